@@ -1,0 +1,248 @@
+# Copyright: redrive.eventbridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""boto3 clients from one options mapping, and AWS errors people can act on.
+
+The module, the lookup and the CLI all connect through here, so a setting
+means the same thing in all three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+try:
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+
+    HAS_BOTO3 = True
+    BOTO3_IMPORT_ERROR: Optional[str] = None
+except ImportError as import_error:  # pragma: no cover - exercised by ansible-test import
+    HAS_BOTO3 = False
+    BOTO3_IMPORT_ERROR = str(import_error)
+
+# Long polls hold the connection open for up to 20 s; the read timeout must outlast them.
+READ_TIMEOUT_SECONDS = 40
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """Where and as whom to connect; None means "let boto3 decide"."""
+
+    region: Optional[str] = None
+    profile: Optional[str] = None
+    access_key: Optional[str] = None
+    secret_key: Optional[str] = None
+    session_token: Optional[str] = None
+    endpoint_url: Optional[str] = None
+    validate_certs: bool = True
+    aws_ca_bundle: Optional[str] = None
+    aws_config: Mapping[str, Any] = field(default_factory=dict)
+    max_attempts: int = 8
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> "ConnectionOptions":
+        names = cls.__dataclass_fields__.keys()  # type: ignore[attr-defined]
+        values = {name: options[name] for name in names if options.get(name) is not None}
+        return cls(**values)
+
+
+class AwsError(Exception):
+    """An AWS failure with its error code and a hint on what to do."""
+
+    def __init__(self, code: str, message: str, hint: str = "", action: str = "") -> None:
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.action = action
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        text = f"{self.action}: " if self.action else ""
+        text += f"{self.code}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+_HINTS = {
+    "AWS.SimpleQueueService.NonExistentQueue": "check the queue name, URL or ARN and the region",
+    "QueueDoesNotExist": "check the queue name, URL or ARN and the region",
+    "ResourceNotFoundException": "check the event bus name and the region",
+    "AccessDenied": "grant this action to the caller (see the IAM policy in the docs)",
+    "AccessDeniedException": "grant this action to the caller (see the IAM policy in the docs)",
+    "InvalidClientTokenId": "the access key is not valid in this account or region",
+    "UnrecognizedClientException": "the access key is not valid in this account or region",
+    "SignatureDoesNotMatch": "the secret key does not match the access key",
+    "ExpiredToken": "the session token has expired; refresh the credentials",
+    "ThrottlingException": "the API throttled the call past the retry budget; lower rate_limit",
+}
+
+
+def aws_error(error: BaseException, action: str) -> AwsError:
+    """Translate a botocore exception into an AwsError naming the action."""
+    if HAS_BOTO3 and isinstance(error, botocore.exceptions.ClientError):
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", "Unknown"))
+        message = str(details.get("Message", "")) or str(error)
+        return AwsError(code, message, _HINTS.get(code, ""), action)
+    if HAS_BOTO3 and isinstance(error, botocore.exceptions.NoCredentialsError):
+        return AwsError(
+            "NoCredentials",
+            "no AWS credentials found",
+            "set access_key/secret_key, a profile, or the AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY environment variables",
+            action,
+        )
+    if HAS_BOTO3 and isinstance(error, botocore.exceptions.NoRegionError):
+        return AwsError(
+            "NoRegion", "no region given", "set region or AWS_REGION/AWS_DEFAULT_REGION", action
+        )
+    if HAS_BOTO3 and isinstance(error, botocore.exceptions.EndpointConnectionError):
+        return AwsError(
+            "EndpointConnectionError", str(error), "check endpoint_url and the region", action
+        )
+    if HAS_BOTO3 and isinstance(error, botocore.exceptions.BotoCoreError):
+        return AwsError(type(error).__name__, str(error), "", action)
+    return AwsError(type(error).__name__, str(error), "", action)
+
+
+def error_code(error: BaseException) -> str:
+    if HAS_BOTO3 and isinstance(error, botocore.exceptions.ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return type(error).__name__
+
+
+@dataclass
+class Clients:
+    """The two clients a redrive needs, shared by all workers (they are thread-safe)."""
+
+    sqs: Any
+    events: Any
+
+
+def client_config(
+    pool_size: int, max_attempts: int = 8, extra: Optional[Mapping[str, Any]] = None
+) -> Any:
+    """The botocore client Config of every caller (module, lookup, CLI); `extra` wins."""
+    settings: dict[str, Any] = {
+        "retries": {"mode": "adaptive", "max_attempts": max_attempts},
+        "max_pool_connections": max(pool_size, 10),
+        "read_timeout": READ_TIMEOUT_SECONDS,
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    }
+    settings.update(extra or {})
+    return botocore.config.Config(**settings)
+
+
+def make_clients(options: ConnectionOptions, pool_size: int = 10) -> Clients:
+    """One session, one SQS and one EventBridge client.
+
+    Whole-call throttling and 5xx answers are retried by botocore's adaptive
+    mode, whose client-side rate limiter slows every worker sharing the client.
+    """
+    if not HAS_BOTO3:
+        raise AwsError("MissingDependency", f"boto3 and botocore are required: {BOTO3_IMPORT_ERROR}")
+    try:
+        session = boto3.session.Session(
+            profile_name=options.profile,
+            aws_access_key_id=options.access_key,
+            aws_secret_access_key=options.secret_key,
+            aws_session_token=options.session_token,
+            region_name=options.region,
+        )
+    except botocore.exceptions.BotoCoreError as error:
+        raise aws_error(error, "CreateSession") from None
+    config = client_config(pool_size, options.max_attempts, options.aws_config)
+    verify: Any = options.aws_ca_bundle or options.validate_certs
+    try:
+        return Clients(
+            sqs=session.client("sqs", endpoint_url=options.endpoint_url, verify=verify, config=config),
+            events=session.client(
+                "events", endpoint_url=options.endpoint_url, verify=verify, config=config
+            ),
+        )
+    except botocore.exceptions.BotoCoreError as error:
+        raise aws_error(error, "CreateClient") from None
+
+
+def resolve_queue_url(sqs: Any, queue: str) -> str:
+    """Accept a queue name, URL or ARN and return its URL (checking it exists)."""
+    if not queue:
+        raise AwsError("InvalidParameterValue", "queue must not be empty", "", "GetQueueUrl")
+    try:
+        if queue.startswith(("https://", "http://")):
+            sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+            return queue
+        if queue.startswith("arn:"):
+            parts = queue.split(":")
+            if len(parts) != 6 or parts[2] != "sqs":
+                raise AwsError(
+                    "InvalidParameterValue",
+                    f"not an SQS queue ARN: {queue}",
+                    "expected arn:aws:sqs:REGION:ACCOUNT:NAME",
+                    "GetQueueUrl",
+                )
+            response = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
+        else:
+            response = sqs.get_queue_url(QueueName=queue)
+    except AwsError:
+        raise
+    except Exception as error:  # botocore raises many unrelated classes
+        raise _queue_error(error, queue) from None
+    return str(response["QueueUrl"])
+
+
+def _queue_error(error: BaseException, queue: str) -> AwsError:
+    translated = aws_error(error, "GetQueueUrl")
+    if translated.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        translated = AwsError(
+            translated.code,
+            f"queue {queue!r} does not exist",
+            translated.hint,
+            translated.action,
+        )
+    return translated
+
+
+def queue_depth(sqs: Any, queue_url: str) -> dict[str, int]:
+    """Visible and in-flight message counts (approximate, as SQS reports them)."""
+    try:
+        response = sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )
+    except Exception as error:  # botocore raises many unrelated classes
+        raise aws_error(error, "GetQueueAttributes") from None
+    attributes = response.get("Attributes", {})
+    return {
+        "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
+        "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    }
+
+
+def bus_name(bus: str) -> str:
+    """PutEvents and DescribeEventBus take a name or an ARN; reports use the name."""
+    if bus.startswith("arn:") and ":event-bus/" in bus:
+        return bus.split(":event-bus/", 1)[1]
+    return bus
+
+
+def check_bus(events: Any, bus: str) -> Optional[AwsError]:
+    """None if the bus exists (or we may not ask), else why it cannot be used."""
+    try:
+        events.describe_event_bus(Name=bus)
+    except Exception as error:  # botocore raises many unrelated classes
+        translated = aws_error(error, "DescribeEventBus")
+        if translated.code in ("AccessDenied", "AccessDeniedException"):
+            # Least-privilege callers may put without being allowed to describe.
+            return None
+        if translated.code == "ResourceNotFoundException":
+            return AwsError(
+                translated.code,
+                f"event bus {bus!r} does not exist",
+                translated.hint,
+                translated.action,
+            )
+        return translated
+    return None

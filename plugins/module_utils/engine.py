@@ -1,0 +1,484 @@
+# Copyright: redrive.eventbridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The redrive loop: receive → plan → put → delete, with N workers.
+
+Guarantees, at any concurrency:
+- a message is deleted only after PutEvents accepted its entry (or, for a copy
+  of an event already put in this run, after that copy was accepted);
+- every message received and not deleted is made visible again when the run
+  ends, so nothing waits out its visibility timeout;
+- a message kept for a terminal reason is not retried in the same run: it stays
+  hidden until the end, so the drain is not fooled by it reappearing.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .aws import AwsError, Clients, aws_error, bus_name, check_bus
+from .batching import DEFAULT_MAX_REQUEST_BYTES, plan_batches
+from .dedupe import ACCEPTED, FAILED, OWNER, DedupeRegistry
+from .entries import Entry, EntryOptions
+from .filters import RecordFilter
+from .outcomes import DUPLICATE, FILTERED_OUT, KEPT, QUARANTINED, REDRIVEN, Tally
+from .pacing import Pacer, backoff_delay
+from .planning import FILTER, KEEP, Planner
+from .queue_ops import SQS_BATCH, QueueOps, quarantine_attributes
+from .records import DlqRecord, parse_message
+
+RETRYABLE_ENTRY_CODES = frozenset({"ThrottlingException", "InternalFailure", "InternalException"})
+FATAL_CODE_PREFIXES = (
+    "AccessDenied",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "NoCredentials",
+    "NoRegion",
+    "EndpointConnectionError",
+    "MissingDependency",
+)
+
+Progress = Callable[[Dict[str, Any]], None]
+Planned = Tuple[DlqRecord, Entry]
+
+
+class SettingsError(ValueError):
+    """Settings that cannot describe a run."""
+
+
+@dataclass(frozen=True)
+class RedriveSettings:
+    queue_url: str
+    entry_options: EntryOptions = field(default_factory=EntryOptions)
+    record_filter: RecordFilter = field(default_factory=RecordFilter)
+    max_messages: Optional[int] = None
+    max_seconds: Optional[float] = None
+    concurrency: int = 8
+    rate_limit: Optional[float] = None
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    quarantine_queue_url: Optional[str] = None
+    dedupe: bool = True
+    wait_seconds: int = 1
+    empty_receives: int = 2
+    visibility_timeout: int = 120
+    entry_attempts: int = 6
+    include_bodies: bool = False
+    kept_limit: int = 100
+    check_buses: bool = True
+
+    def validate(self) -> None:
+        self.entry_options.validate()
+        _at_least("max_messages", self.max_messages, 1)
+        _at_least("max_seconds", self.max_seconds, 1)
+        _within("concurrency", self.concurrency, 1, 64)
+        _at_least("rate_limit", self.rate_limit, 1)
+        _within("max_request_bytes", self.max_request_bytes, 1024, 16 * 1024 * 1024)
+        _within("wait_seconds", self.wait_seconds, 0, 20)
+        _within("empty_receives", self.empty_receives, 1, 100)
+        _within("visibility_timeout", self.visibility_timeout, 10, 43200)
+        _within("entry_attempts", self.entry_attempts, 1, 20)
+        _within("kept_limit", self.kept_limit, 0, 10000)
+        if self.quarantine_queue_url and self.quarantine_queue_url == self.queue_url:
+            raise SettingsError("quarantine_queue must not be the queue being redriven")
+
+
+def _at_least(name: str, value: Optional[float], low: float) -> None:
+    if value is not None and value < low:
+        raise SettingsError(f"{name} must be at least {low}, got {value}")
+
+
+def _within(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+
+
+def is_fatal(error: AwsError) -> bool:
+    return error.code.startswith(FATAL_CODE_PREFIXES)
+
+
+class Budget:
+    """How many more messages the run may take (None: no limit)."""
+
+    def __init__(self, limit: Optional[int]) -> None:
+        self._left = limit
+        self._lock = threading.Lock()
+
+    def reserve(self, wanted: int) -> int:
+        with self._lock:
+            if self._left is None:
+                return wanted
+            granted = min(wanted, self._left)
+            self._left -= granted
+            return granted
+
+    def give_back(self, amount: int) -> None:
+        with self._lock:
+            if self._left is not None and amount > 0:
+                self._left += amount
+
+
+class Redrive:
+    """One run over one queue. `run()` once; `stop()` from any thread."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        settings: RedriveSettings,
+        progress: Optional[Progress] = None,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        settings.validate()
+        self.settings = settings
+        self.clients = clients
+        self.tally = Tally(settings.kept_limit, settings.include_bodies)
+        self.queue = QueueOps(clients.sqs, settings.queue_url, self.tally.call)
+        self.quarantine = (
+            QueueOps(clients.sqs, settings.quarantine_queue_url, self.tally.call)
+            if settings.quarantine_queue_url
+            else None
+        )
+        self.planner = Planner(
+            settings.entry_options,
+            settings.record_filter,
+            settings.max_request_bytes,
+            self._bus_problem if settings.check_buses else None,
+        )
+        self._progress = progress
+        self._clock_ms = clock_ms
+        self._pacer = Pacer(settings.rate_limit)
+        self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()
+        self._budget = Budget(settings.max_messages)
+        self._held: Dict[str, str] = {}
+        self._held_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._drained = threading.Event()
+        self._fatal: Optional[AwsError] = None
+        self._deadline = (
+            time.monotonic() + settings.max_seconds if settings.max_seconds else None
+        )
+
+    # ---- the run -------------------------------------------------------
+
+    def run(self) -> Dict[str, Any]:
+        workers = [
+            threading.Thread(target=self._work, name=f"redrive-{index}", daemon=True)
+            for index in range(self.settings.concurrency)
+        ]
+        for worker in workers:
+            worker.start()
+        interrupted = False
+        previous_handler = _stop_on_sigterm(self.stop)
+        try:
+            for worker in workers:
+                while worker.is_alive():
+                    worker.join(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            self.stop()
+            for worker in workers:
+                worker.join()
+        finally:
+            _restore_sigterm(previous_handler)
+        self._release_held()
+        result = self.tally.result()
+        result["changed"] = bool(result[REDRIVEN] or result[QUARANTINED] or result[DUPLICATE])
+        result["stopped_by"] = self._stopped_by(interrupted)
+        if self._fatal is not None:
+            result["error"] = {
+                "code": self._fatal.code,
+                "message": self._fatal.describe(),
+                "action": self._fatal.action,
+            }
+        return result
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _stopped_by(self, interrupted: bool) -> str:
+        if self._fatal is not None:
+            return "error"
+        if interrupted or self._stop.is_set():
+            return "interrupted"
+        if self._drained.is_set():
+            return "drained"
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return "max_seconds"
+        return "max_messages"
+
+    def _should_stop(self) -> bool:
+        if self._stop.is_set() or self._drained.is_set() or self._fatal is not None:
+            return True
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def _work(self) -> None:
+        try:
+            self._receive_loop()
+        except AwsError as error:
+            self._fail(error)
+        except Exception as error:  # a worker must never die silently
+            self._fail(aws_error(error, "Redrive"))
+
+    def _fail(self, error: AwsError) -> None:
+        if self._fatal is None:
+            self._fatal = error
+        self._stop.set()
+
+    def _receive_loop(self) -> None:
+        empty_in_a_row = 0
+        while not self._should_stop():
+            limit = self._budget.reserve(SQS_BATCH)
+            if limit == 0:
+                return
+            messages = self.queue.receive(
+                limit, self.settings.wait_seconds, self.settings.visibility_timeout
+            )
+            records = self._take_new([parse_message(message) for message in messages])
+            self._budget.give_back(limit - len(records))
+            if not records:
+                empty_in_a_row += 1
+                if empty_in_a_row >= self.settings.empty_receives:
+                    self._drained.set()
+                continue
+            empty_in_a_row = 0
+            self._process(records)
+            if self._progress is not None:
+                self._progress(self.tally.snapshot())
+
+    def _take_new(self, records: List[DlqRecord]) -> List[DlqRecord]:
+        """Hold every received message until it is deleted or the run ends.
+
+        A message seen earlier in this run (its visibility ran out while it was
+        kept) only gets its newer receipt handle recorded: the old one would no
+        longer delete or release it.
+        """
+        fresh = []
+        with self._held_lock:
+            for record in records:
+                if record.message_id not in self._held:
+                    fresh.append(record)
+                self._held[record.message_id] = record.receipt_handle
+        self.tally.count("received", len(fresh))
+        return fresh
+
+    def _unhold(self, records: Sequence[DlqRecord]) -> None:
+        with self._held_lock:
+            for record in records:
+                self._held.pop(record.message_id, None)
+
+    # ---- one receive's worth of messages --------------------------------
+
+    def _process(self, records: List[DlqRecord]) -> None:
+        now_ms = self._clock_ms()
+        to_put: List[Planned] = []
+        duplicates: List[Tuple[DlqRecord, str]] = []
+        terminal: List[Tuple[DlqRecord, str]] = []
+        for record in records:
+            decision = self.planner.decide(record, now_ms)
+            if decision.action == FILTER:
+                self.tally.outcome(record, FILTERED_OUT)
+            elif decision.action == KEEP:
+                terminal.append((record, decision.reason or "unknown"))
+            else:
+                assert decision.entry is not None
+                self._route_selected(record, decision.entry, to_put, duplicates, terminal)
+        plan = plan_batches(to_put, lambda planned: planned[1].size, self.settings.max_request_bytes)
+        accepted: List[Planned] = []
+        for batch in plan.batches:
+            batch_accepted, batch_failed = self._put(batch)
+            accepted.extend(batch_accepted)
+            terminal.extend(batch_failed)
+        self._delete_redriven(accepted)
+        self._delete_duplicates(duplicates)
+        self._settle_kept(terminal)
+
+    def _route_selected(
+        self,
+        record: DlqRecord,
+        entry: Entry,
+        to_put: List[Planned],
+        duplicates: List[Tuple[DlqRecord, str]],
+        terminal: List[Tuple[DlqRecord, str]],
+    ) -> None:
+        if entry.source_rewritten:
+            self.tally.count("sources_rewritten")
+        if not self.settings.dedupe or record.event_id is None:
+            to_put.append((record, entry))
+            return
+        state, reason = self._registry.claim(record.event_id, entry.bus, record)
+        if state == OWNER:
+            to_put.append((record, entry))
+        elif state == ACCEPTED:
+            duplicates.append((record, entry.bus))
+        elif state == FAILED:
+            terminal.append((record, f"duplicate_of_kept_copy: {reason}"))
+        # WAITING: the worker that owns the first copy settles this one.
+
+    def _put(self, batch: List[Planned]) -> Tuple[List[Planned], List[Tuple[DlqRecord, str]]]:
+        """Put one batch, retrying retryable per-entry failures with back-off."""
+        outcome: List[Optional[str]] = ["not attempted"] * len(batch)
+        pending = list(range(len(batch)))
+        for attempt in range(self.settings.entry_attempts):
+            self._pacer.acquire(len(pending))
+            codes = self._put_once([batch[index][1].fields for index in pending])
+            retry = []
+            for index, code in zip(pending, codes):
+                outcome[index] = code
+                if code is not None and code.split(":", 1)[0] in RETRYABLE_ENTRY_CODES:
+                    retry.append(index)
+            if any(outcome[index] and outcome[index].startswith("Throttling") for index in retry):
+                self._pacer.throttled()
+            else:
+                self._pacer.succeeded()
+            if not retry or attempt == self.settings.entry_attempts - 1:
+                break
+            pending = retry
+            time.sleep(backoff_delay(attempt))
+        return self._resolve_put(batch, outcome)
+
+    def _put_once(self, entries: List[Dict[str, Any]]) -> List[Optional[str]]:
+        """One PutEvents call: per entry None (accepted) or 'Code: message'."""
+        self.tally.call("PutEvents")
+        try:
+            response = self.clients.events.put_events(Entries=entries)
+        except Exception as error:  # botocore raises many unrelated classes
+            translated = aws_error(error, "PutEvents")
+            if is_fatal(translated):
+                raise translated from None
+            return [f"{translated.code}: whole request failed: {translated.message}"] * len(entries)
+        slots = response.get("Entries") or []
+        if len(slots) != len(entries):
+            # Entries are matched by index; a short answer cannot be trusted.
+            return [f"UnmatchedResponse: {len(slots)} results for {len(entries)} entries"] * len(
+                entries
+            )
+        return [_slot_code(slot) for slot in slots]
+
+    def _resolve_put(
+        self, batch: List[Planned], outcome: List[Optional[str]]
+    ) -> Tuple[List[Planned], List[Tuple[DlqRecord, str]]]:
+        accepted: List[Planned] = []
+        failed: List[Tuple[DlqRecord, str]] = []
+        for (record, entry), code in zip(batch, outcome):
+            if code is None:
+                accepted.append((record, entry))
+            else:
+                code_name = code.split(":", 1)[0]
+                reason = (
+                    f"{code} (gave up after {self.settings.entry_attempts} attempts)"
+                    if code_name in RETRYABLE_ENTRY_CODES
+                    else code
+                )
+                failed.append((record, reason))
+            if self.settings.dedupe and record.event_id is not None:
+                waiters = self._registry.resolve(
+                    record.event_id, entry.bus, code is None, code or ""
+                )
+                self._settle_waiters(waiters, entry.bus, code)
+        return accepted, failed
+
+    def _settle_waiters(self, waiters: List[DlqRecord], bus: str, code: Optional[str]) -> None:
+        if not waiters:
+            return
+        if code is None:
+            self._delete_duplicates([(waiter, bus) for waiter in waiters])
+        else:
+            self._settle_kept([(waiter, f"duplicate_of_kept_copy: {code}") for waiter in waiters])
+
+    # ---- settling messages ----------------------------------------------
+
+    def _delete_redriven(self, accepted: List[Planned]) -> None:
+        if not accepted:
+            return
+        for record, entry in accepted:
+            self.tally.outcome(record, REDRIVEN, bus_name(entry.bus))
+        self._delete([record for record, _ in accepted])
+
+    def _delete_duplicates(self, duplicates: List[Tuple[DlqRecord, str]]) -> None:
+        if not duplicates:
+            return
+        for record, bus in duplicates:
+            self.tally.outcome(record, DUPLICATE, bus_name(bus))
+        self._delete([record for record, _ in duplicates])
+
+    def _delete(self, records: List[DlqRecord]) -> None:
+        failures = self.queue.delete(records)
+        failed_ids = {record.message_id for record, _ in failures}
+        for record, code in failures:
+            self.tally.delete_failed(record, code)
+        self._unhold([record for record in records if record.message_id not in failed_ids])
+
+    def _settle_kept(self, kept: List[Tuple[DlqRecord, str]]) -> None:
+        """Quarantine when asked (send first, delete after), else keep hidden till the end."""
+        if not kept:
+            return
+        if self.quarantine is None:
+            for record, reason in kept:
+                self.tally.outcome(record, KEPT, reason=reason)
+            return
+        copies = [
+            (record, quarantine_attributes(record, reason, self.settings.queue_url))
+            for record, reason in kept
+        ]
+        send_failures = {record.message_id: code for record, code in self.quarantine.send_copies(copies)}
+        sent = []
+        for record, reason in kept:
+            if record.message_id in send_failures:
+                note = f"{reason}; quarantine failed: {send_failures[record.message_id]}"
+                self.tally.outcome(record, KEPT, reason=note)
+            else:
+                self.tally.outcome(record, QUARANTINED, reason=reason)
+                sent.append(record)
+        if sent:
+            self._delete(sent)
+
+    def _release_held(self) -> None:
+        with self._held_lock:
+            handles = list(self._held.items())
+            self._held.clear()
+        if not handles:
+            return
+        records = [DlqRecord(message_id, handle, "") for message_id, handle in handles]
+        try:
+            failures = self.queue.release(records)
+        except AwsError as error:
+            self.tally.count("release_failures", len(records))
+            self._fail(error)
+            return
+        self.tally.count("release_failures", len(failures))
+
+    def _bus_problem(self, bus: str) -> Optional[str]:
+        self.tally.call("DescribeEventBus")
+        problem = check_bus(self.clients.events, bus)
+        if problem is None:
+            return None
+        if is_fatal(problem):
+            raise problem
+        return f"event_bus_not_found: {problem.message}"
+
+
+def _stop_on_sigterm(stop: Callable[[], None]) -> Any:
+    """A job cancelled with SIGTERM (AWX, systemd, timeout) still releases what it holds."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda signum, frame: stop())
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _slot_code(slot: Dict[str, Any]) -> Optional[str]:
+    code = slot.get("ErrorCode")
+    if code:
+        return f"{code}: {slot.get('ErrorMessage', '')}".rstrip(": ")
+    if not slot.get("EventId"):
+        return "MissingEventId: the answer neither accepted nor rejected the entry"
+    return None

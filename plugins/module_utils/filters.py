@@ -1,0 +1,89 @@
+# Copyright: redrive.eventbridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which records a run selects: pure predicates over a DlqRecord."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import FrozenSet, Optional
+
+from .records import DlqRecord
+
+
+def _frozen(values: Optional[object]) -> Optional[FrozenSet[str]]:
+    if values is None:
+        return None
+    return frozenset(str(value) for value in values)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Every set criterion must match; an empty filter selects everything.
+
+    Ages are measured from the DLQ message's SentTimestamp, the moment the
+    failure was recorded.
+    """
+
+    rule_arns: Optional[FrozenSet[str]] = None
+    target_arns: Optional[FrozenSet[str]] = None
+    error_codes: Optional[FrozenSet[str]] = None
+    exhausted_retry_conditions: Optional[FrozenSet[str]] = None
+    message_ids: Optional[FrozenSet[str]] = None
+    min_age_seconds: Optional[float] = None
+    max_age_seconds: Optional[float] = None
+
+    @classmethod
+    def build(
+        cls,
+        rule_arns: Optional[object] = None,
+        target_arns: Optional[object] = None,
+        error_codes: Optional[object] = None,
+        exhausted_retry_conditions: Optional[object] = None,
+        message_ids: Optional[object] = None,
+        min_age_seconds: Optional[float] = None,
+        max_age_seconds: Optional[float] = None,
+    ) -> "RecordFilter":
+        """Build from option values; empty lists mean "no criterion"."""
+        return cls(
+            rule_arns=_frozen(rule_arns or None),
+            target_arns=_frozen(target_arns or None),
+            error_codes=_frozen(error_codes or None),
+            exhausted_retry_conditions=_frozen(exhausted_retry_conditions or None),
+            message_ids=_frozen(message_ids or None),
+            min_age_seconds=min_age_seconds,
+            max_age_seconds=max_age_seconds,
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return self == RecordFilter()
+
+    def matches(self, record: DlqRecord, now_ms: int) -> bool:
+        return self.mismatch(record, now_ms) is None
+
+    def mismatch(self, record: DlqRecord, now_ms: int) -> Optional[str]:
+        """The name of the first criterion the record fails, or None."""
+        checks = (
+            ("message_ids", self.message_ids, record.message_id),
+            ("rule_arns", self.rule_arns, record.rule_arn),
+            ("target_arns", self.target_arns, record.target_arn),
+            ("error_codes", self.error_codes, record.error_code),
+            (
+                "exhausted_retry_conditions",
+                self.exhausted_retry_conditions,
+                record.exhausted_retry_condition,
+            ),
+        )
+        for name, allowed, value in checks:
+            if allowed is not None and value not in allowed:
+                return name
+        if self.min_age_seconds is None and self.max_age_seconds is None:
+            return None
+        if record.sent_timestamp_ms is None:
+            return "age_unknown"
+        age = (now_ms - record.sent_timestamp_ms) / 1000.0
+        if self.min_age_seconds is not None and age < self.min_age_seconds:
+            return "min_age_seconds"
+        if self.max_age_seconds is not None and age > self.max_age_seconds:
+            return "max_age_seconds"
+        return None

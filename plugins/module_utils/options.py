@@ -1,0 +1,147 @@
+# Copyright: redrive.eventbridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One definition of every redrive option, for the module, the lookup and the CLI.
+
+The module's argument_spec and the CLI's argument table are generated from
+OPTIONS, so a name, type or default cannot drift between them; the settings
+objects the engine takes are built here from the resulting plain mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional
+
+from .batching import DEFAULT_MAX_REQUEST_BYTES
+from .engine import RedriveSettings
+from .entries import DEFAULT_AWS_SOURCE_PREFIX, EntryOptions
+from .filters import RecordFilter
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    type: str
+    help: str
+    default: Any = None
+    elements: Optional[str] = None
+    required: bool = False
+    in_lookup: bool = False
+
+
+FILTER_OPTIONS = (
+    Option("rule_arns", "list", "Only messages whose RULE_ARN is one of these.", elements="str",
+           in_lookup=True),
+    Option("target_arns", "list", "Only messages whose TARGET_ARN is one of these.",
+           elements="str", in_lookup=True),
+    Option("error_codes", "list", "Only messages whose ERROR_CODE is one of these.",
+           elements="str", in_lookup=True),
+    Option("exhausted_retry_conditions", "list",
+           "Only messages whose EXHAUSTED_RETRY_CONDITION is one of these.", elements="str",
+           in_lookup=True),
+    Option("message_ids", "list", "Only these SQS message ids (as the lookup returns them).",
+           elements="str", in_lookup=True),
+    Option("min_age_seconds", "float", "Only messages at least this old in the DLQ.",
+           in_lookup=True),
+    Option("max_age_seconds", "float", "Only messages at most this old in the DLQ.",
+           in_lookup=True),
+)
+
+ENTRY_OPTIONS = (
+    Option("event_bus", "str", "Bus (name or ARN) for every entry; default: from RULE_ARN.",
+           in_lookup=True),
+    Option("aws_source_prefix", "str", "Prefix put before aws.* sources, which PutEvents refuses.",
+           default=DEFAULT_AWS_SOURCE_PREFIX, in_lookup=True),
+    Option("rewrite_aws_sources", "bool",
+           "Prefix aws.* sources; when false they are sent as is and PutEvents refuses them.",
+           default=True, in_lookup=True),
+    Option("source_override", "str", "Replace every source with this string.", in_lookup=True),
+    Option("marker_field", "str",
+           "Add this key to each Detail with the original event id and DLQ message id.",
+           in_lookup=True),
+    Option("max_request_bytes", "int", "PutEvents request size limit in bytes.",
+           default=DEFAULT_MAX_REQUEST_BYTES, in_lookup=True),
+)
+
+RUN_OPTIONS = (
+    Option("max_messages", "int", "Stop after receiving this many messages."),
+    Option("max_seconds", "float", "Stop receiving after this many seconds."),
+    Option("concurrency", "int", "Workers receiving, putting and deleting in parallel.",
+           default=8),
+    Option("rate_limit", "float", "At most this many entries per second, over all workers."),
+    Option("quarantine_queue", "str",
+           "Queue (name, URL or ARN) that receives messages that cannot be redriven."),
+    Option("dedupe", "bool", "Put each event id once per run; delete the other copies after.",
+           default=True),
+    Option("include_bodies", "bool", "Include message bodies in kept_messages.", default=False),
+    Option("wait_seconds", "int", "Long-poll wait of each receive.", default=1),
+    Option("empty_receives", "int", "Consecutive empty receives that mean the queue is drained.",
+           default=2),
+    Option("visibility_timeout", "int",
+           "Seconds a received message stays hidden while the run works on it.", default=120),
+)
+
+OPTIONS = FILTER_OPTIONS + ENTRY_OPTIONS + RUN_OPTIONS
+
+
+def argument_spec(options: "tuple[Option, ...]" = OPTIONS) -> Dict[str, Dict[str, Any]]:
+    """Ansible argument_spec entries for the given options."""
+    spec: Dict[str, Dict[str, Any]] = {}
+    for option in options:
+        entry: Dict[str, Any] = {"type": option.type}
+        if option.default is not None:
+            entry["default"] = option.default
+        if option.elements:
+            entry["elements"] = option.elements
+        spec[option.name] = entry
+    return spec
+
+
+def entry_options(params: Mapping[str, Any]) -> EntryOptions:
+    return EntryOptions(
+        event_bus=params.get("event_bus") or None,
+        aws_source_prefix=params.get("aws_source_prefix") or DEFAULT_AWS_SOURCE_PREFIX,
+        source_override=params.get("source_override"),
+        rewrite_aws_sources=params.get("rewrite_aws_sources", True) is not False,
+        marker_field=params.get("marker_field") or None,
+    )
+
+
+def record_filter(params: Mapping[str, Any]) -> RecordFilter:
+    return RecordFilter.build(
+        rule_arns=params.get("rule_arns"),
+        target_arns=params.get("target_arns"),
+        error_codes=params.get("error_codes"),
+        exhausted_retry_conditions=params.get("exhausted_retry_conditions"),
+        message_ids=params.get("message_ids"),
+        min_age_seconds=params.get("min_age_seconds"),
+        max_age_seconds=params.get("max_age_seconds"),
+    )
+
+
+def redrive_settings(
+    params: Mapping[str, Any], queue_url: str, quarantine_url: Optional[str] = None
+) -> RedriveSettings:
+    """Settings from a mapping of option values (defaults filled in for missing ones)."""
+    values = {option.name: option.default for option in OPTIONS}
+    values.update({key: value for key, value in params.items() if value is not None})
+    return RedriveSettings(
+        queue_url=queue_url,
+        entry_options=entry_options(values),
+        record_filter=record_filter(values),
+        max_messages=values["max_messages"],
+        max_seconds=values["max_seconds"],
+        concurrency=values["concurrency"],
+        rate_limit=values["rate_limit"],
+        max_request_bytes=values["max_request_bytes"],
+        quarantine_queue_url=quarantine_url,
+        dedupe=values["dedupe"],
+        include_bodies=values["include_bodies"],
+        wait_seconds=values["wait_seconds"],
+        empty_receives=values["empty_receives"],
+        visibility_timeout=values["visibility_timeout"],
+    )
+
+
+def lookup_option_names() -> List[str]:
+    return [option.name for option in OPTIONS if option.in_lookup]

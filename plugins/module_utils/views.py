@@ -1,0 +1,54 @@
+# Copyright: redrive.eventbridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plain-data shape of one DLQ message, shared by the lookup and `aws … peek`."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Dict, Optional
+
+from .planning import PUT, Decision
+from .records import DlqRecord
+
+
+def _iso(timestamp_ms: Optional[int]) -> Optional[str]:
+    if timestamp_ms is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(timestamp_ms / 1000.0, tz=datetime.timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def message_item(
+    record: DlqRecord,
+    decision: Decision,
+    queue_url: str,
+    now_ms: int,
+    include_body: bool = True,
+) -> Dict[str, Any]:
+    """One message as the lookup returns it; the event only when include_body."""
+    entry = None
+    if decision.entry is not None:
+        entry = dict(decision.entry.fields)
+        entry["Size"] = decision.entry.size
+        if not include_body:
+            entry.pop("Detail", None)
+    age = None
+    if record.sent_timestamp_ms is not None:
+        age = round(max(0, now_ms - record.sent_timestamp_ms) / 1000.0, 3)
+    item: Dict[str, Any] = {
+        "message_id": record.message_id,
+        "queue": queue_url,
+        "origin": record.origin,
+        "event_id": record.event_id,
+        "event": record.event if include_body else None,
+        "entry": entry,
+        "attributes": record.attributes(),
+        "receive_count": record.receive_count,
+        "sent_at": _iso(record.sent_timestamp_ms),
+        "age_seconds": age,
+        "redrivable": decision.action == PUT,
+        "reason": decision.reason,
+    }
+    if include_body and record.event is None:
+        item["body"] = record.body
+    return item

@@ -1,0 +1,227 @@
+"""`aws eventbridge-dlq` through the real `aws` entry point against a moto server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.ansible_run import REPO, collections_root
+from tests.support.events import (
+    custom_event,
+    eventbridge_dlq_message,
+    malformed_message,
+    s3_cloudtrail_event,
+)
+from tests.support.world import World
+
+AWS = Path(sys.executable).parent / "aws"
+PLUGIN = "ansible_collections.redrive.eventbridge.cli.eventbridge_dlq"
+FAST = ["--wait-seconds", "0", "--empty-receives", "1"]
+
+
+def cli_env(base: Path, collections: Path) -> dict[str, str]:
+    config = base / "config"
+    config.write_text(f"[default]\nregion = us-east-1\n\n[plugins]\neventbridge_dlq = {PLUGIN}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PAGER", "MANPAGER"))}
+    env.update(
+        AWS_CONFIG_FILE=str(config),
+        AWS_SHARED_CREDENTIALS_FILE=str(base / "no-credentials"),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONPATH=str(collections),
+        PAGER="cat",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("aws-cli")
+    return cli_env(base, collections_root(base))
+
+
+def aws(env: dict[str, str], endpoint: str | None, *args: str, **kwargs: Any) -> Any:
+    command = [str(AWS), *(["--endpoint-url", endpoint] if endpoint else []), *args]
+    options: dict[str, Any] = {"capture_output": True, "stdin": subprocess.DEVNULL}
+    options.update(kwargs)
+    return subprocess.run(command, env=env, text=True, timeout=60, check=False, **options)
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def dlq_with(world: World, *messages: dict[str, Any]) -> str:
+    url = world.queue("dlq")
+    world.send(url, messages)
+    return url
+
+
+def test_peek_json_takes_an_http_queue_url_as_is(world: World, env: dict[str, str]) -> None:
+    # The moto URL is http://127.0.0.1:PORT/...: fetched as a parameter file it would be the
+    # body of a GET, not a queue URL.
+    dlq = dlq_with(world, eventbridge_dlq_message(s3_cloudtrail_event()), malformed_message())
+    before = world.visible_ids(dlq)
+
+    run = aws(env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq)
+
+    assert run.returncode == 0, run.stderr
+    items = {item["origin"] + str(item["redrivable"]): item for item in json.loads(run.stdout)}
+    good, bad = items["eventbridge_dlqTrue"], items["eventbridge_dlqFalse"]
+    assert good["queue"] == dlq
+    assert good["event"]["source"] == "aws.s3"
+    assert good["entry"]["Source"] == "redrive.aws.s3"
+    assert (bad["reason"], bad["attributes"]["error_code"]) == ("invalid_json", "INVALID_JSON")
+    assert world.visible_ids(dlq) == before
+
+
+def test_peek_table(world: World, env: dict[str, str]) -> None:
+    dlq = dlq_with(world, eventbridge_dlq_message(s3_cloudtrail_event()), malformed_message())
+
+    run = aws(env, world.endpoint_url, "--output", "table", "eventbridge-dlq", "peek",
+              "--queue", dlq)
+
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split() == ["MESSAGE", "ID", "ORIGIN", "ERROR", "SOURCE", "BUS", "SIZE",
+                                "REDRIVE"]
+    assert len(lines) == 3
+    assert any("aws.s3 -> redrive.aws.s3" in line and line.endswith("yes") for line in lines)
+    assert any("INVALID_JSON" in line and line.endswith("no: invalid_json") for line in lines)
+
+
+def test_dry_run_changes_nothing(world: World, env: dict[str, str]) -> None:
+    capture = world.capture()
+    dlq = dlq_with(world, *(eventbridge_dlq_message(custom_event(n)) for n in range(3)))
+    before = world.visible_ids(dlq)
+
+    run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq,
+              "--dry-run", *FAST)
+
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["check_mode"] is True and summary["changed"] is True
+    assert (summary["redriven"], summary["kept"]) == (3, 0)
+    assert world.visible_ids(dlq) == before
+    assert world.captured_events(capture) == []
+
+
+def test_redrive_delivers_and_empties_the_dlq(world: World, env: dict[str, str]) -> None:
+    capture = world.capture()
+    events = [s3_cloudtrail_event(), custom_event(1), custom_event(2)]
+    dlq = dlq_with(world, *(eventbridge_dlq_message(event) for event in events))
+
+    # By name: the CLI's region (from the config file) and endpoint find the queue.
+    run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive",
+              "--queue", world.name("dlq"), *FAST)
+
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["redriven"], summary["kept"], summary["stopped_by"]) == (3, 0, "drained")
+    assert world.depth(dlq) == {"visible": 0, "in_flight": 0}
+    delivered = world.captured_events(capture)
+    # PutEvents gives each event a new id; the detail comes back as it was.
+    assert sorted(map(canonical, (e["detail"] for e in delivered))) == sorted(
+        map(canonical, (e["detail"] for e in events)))
+    assert {event["source"] for event in delivered} == {"redrive.aws.s3", "com.example.shop"}
+
+
+def test_kept_message_exits_2_with_progress_on_a_terminal(world: World, env: dict[str, str]) -> None:
+    capture = world.capture()
+    dlq = dlq_with(world, eventbridge_dlq_message(custom_event(1)), malformed_message())
+    terminal, stderr = pty.openpty()
+    try:
+        run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq, *FAST,
+                  stdout=subprocess.PIPE, stderr=stderr, capture_output=False)
+        os.close(stderr)
+        progress = read_all(terminal)
+    finally:
+        os.close(terminal)
+
+    assert run.returncode == 2, progress
+    summary = json.loads(run.stdout)
+    assert (summary["redriven"], summary["kept"]) == (1, 1)
+    assert summary["kept_messages"][0]["reason"] == "invalid_json"
+    assert len(world.captured_events(capture)) == 1
+    assert world.depth(dlq)["visible"] == 1
+    assert re.search(r"\r\d+ done: 1 redriven, \d kept, .* msg/s", progress), progress
+    assert "ORD-" not in progress  # no bodies on the terminal
+
+
+def read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO once the other end is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--queue", "no-such-queue"], "NonExistentQueue: queue 'no-such-queue' does not exist"),
+        (["--concurrency", "0"], "concurrency must be between 1 and 64"),
+        (None, "the following arguments are required: --queue"),
+    ],
+)
+def test_errors_exit_1_with_one_clear_line(
+    world: World, env: dict[str, str], args: list[str] | None, message: str
+) -> None:
+    if args is None:
+        args = []
+    elif args[0] != "--queue":
+        args = ["--queue", world.queue("dlq"), *args]
+    run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive", *args)
+    assert run.returncode == 1
+    assert message in run.stderr
+    assert run.stdout == ""
+
+
+def test_other_commands_work_with_the_plugin_configured(world: World, env: dict[str, str]) -> None:
+    dlq = world.queue("dlq")
+    run = aws(env, world.endpoint_url, "sqs", "list-queues", "--queue-name-prefix", world.prefix)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["QueueUrls"] == [dlq]
+
+
+def test_a_broken_collection_breaks_only_eventbridge_dlq(
+    world: World, env: dict[str, str], tmp_path: Path
+) -> None:
+    # Only the plugin file is there: module_utils cannot be imported.
+    broken = tmp_path / "broken"
+    shutil.copytree(REPO / "cli", broken / "ansible_collections/redrive/eventbridge/cli")
+    broken_env = {**env, "PYTHONPATH": str(broken)}
+    dlq = world.queue("dlq")
+
+    listing = aws(broken_env, world.endpoint_url, "sqs", "list-queues",
+                  "--queue-name-prefix", world.prefix)
+    peek = aws(broken_env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq)
+
+    assert listing.returncode == 0 and json.loads(listing.stdout)["QueueUrls"] == [dlq]
+    assert peek.returncode == 1
+    assert peek.stderr.startswith("aws eventbridge-dlq: error: cannot import ")
+
+
+@pytest.mark.parametrize("command", [["eventbridge-dlq"], ["eventbridge-dlq", "redrive"]])
+def test_help_renders_with_exit_codes(env: dict[str, str], command: list[str]) -> None:
+    run = aws(env, None, *command, "help")
+    assert run.returncode == 0, run.stderr
+    text = re.sub(".\b", "", run.stdout)  # groff's overstrike bold
+    assert "Exit codes" in text and "130 - interrupted" in text
+    if command[-1] == "redrive":
+        assert "--dedupe | --no-dedupe" in text and "--quarantine-queue" in text

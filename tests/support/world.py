@@ -1,0 +1,126 @@
+"""An AWS world on the moto server: a DLQ, buses, capture rules and queues."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional
+
+import boto3
+import botocore.config
+
+from .events import ACCOUNT, REGION
+
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def client(service: str, endpoint_url: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        config=botocore.config.Config(retries={"max_attempts": 2, "mode": "standard"}),
+        **CREDENTIALS,
+    )
+
+
+@dataclass
+class World:
+    """Resources with unique names, so tests can share one moto server."""
+
+    endpoint_url: str
+    prefix: str = field(default_factory=lambda: "t" + uuid.uuid4().hex[:8])
+
+    def __post_init__(self) -> None:
+        self.sqs = client("sqs", self.endpoint_url)
+        self.events = client("events", self.endpoint_url)
+
+    def name(self, base: str) -> str:
+        return f"{self.prefix}-{base}"
+
+    def queue(self, base: str) -> str:
+        return self.sqs.create_queue(QueueName=self.name(base))["QueueUrl"]
+
+    def queue_arn(self, url: str) -> str:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return attributes["Attributes"]["QueueArn"]
+
+    def bus(self, base: str) -> str:
+        name = self.name(base)
+        self.events.create_event_bus(Name=name)
+        return name
+
+    def capture(self, bus: str = "default", pattern: Optional[Dict[str, Any]] = None) -> str:
+        """A rule on `bus` sending every matching event to a new capture queue."""
+        queue_url = self.queue(f"capture-{uuid.uuid4().hex[:6]}")
+        rule = self.name(f"capture-{uuid.uuid4().hex[:6]}")
+        self.events.put_rule(
+            Name=rule,
+            EventBusName=bus,
+            EventPattern=json.dumps(pattern or {"account": [ACCOUNT]}),
+        )
+        self.events.put_targets(
+            Rule=rule, EventBusName=bus, Targets=[{"Id": "capture", "Arn": self.queue_arn(queue_url)}]
+        )
+        return queue_url
+
+    def send(self, queue_url: str, messages: Iterable[Dict[str, Any]]) -> List[str]:
+        """Send send_message kwargs; return the message ids in order."""
+        return [
+            self.sqs.send_message(QueueUrl=queue_url, **message)["MessageId"] for message in messages
+        ]
+
+    def drain(self, queue_url: str) -> List[Dict[str, Any]]:
+        """Receive and delete everything (for capture queues)."""
+        found: List[Dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return found
+            found.extend(messages)
+            self.sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+
+    def captured_events(self, queue_url: str) -> List[Dict[str, Any]]:
+        return [json.loads(message["Body"]) for message in self.drain(queue_url)]
+
+    def depth(self, queue_url: str) -> Dict[str, int]:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return {
+            "visible": int(attributes["ApproximateNumberOfMessages"]),
+            "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        }
+
+    def visible_ids(self, queue_url: str) -> List[str]:
+        """Ids of the messages in a queue, looked at without changing it for long:
+        received with a short visibility and made visible again."""
+        seen: Dict[str, str] = {}
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+            ).get("Messages", [])
+            fresh = [m for m in messages if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            for message in fresh:
+                seen[message["MessageId"]] = message["ReceiptHandle"]
+        items = list(seen.items())
+        for start in range(0, len(items), 10):
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for i, (_, handle) in enumerate(items[start : start + 10])
+                ],
+            )
+        return sorted(seen)

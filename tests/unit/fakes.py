@@ -1,0 +1,147 @@
+"""In-memory SQS and EventBridge clients for fast, deterministic engine tests.
+
+They keep to the API shapes the engine reads (Failed[], per-entry ErrorCode,
+receipt handles that go stale on re-receive) and record every call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from botocore.exceptions import ClientError
+
+
+def client_error(code: str, operation: str, message: str = "injected") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+@dataclass
+class _Message:
+    message_id: str
+    body: str
+    attributes: Dict[str, Any]
+    visible_at: float = 0.0
+    handle: str = ""
+    receives: int = 0
+
+
+@dataclass
+class FakeSqs:
+    clock: Callable[[], float] = time.monotonic
+    messages: Dict[str, _Message] = field(default_factory=dict)
+    calls: Counter = field(default_factory=Counter)
+    delete_failures: Dict[str, int] = field(default_factory=dict)
+    sent: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+
+    def add(self, body: str, attributes: Optional[Dict[str, Any]] = None) -> str:
+        message_id = f"m{next(self._ids):05d}"
+        self.messages[message_id] = _Message(message_id, body, attributes or {})
+        return message_id
+
+    def receive_message(self, QueueUrl: str, MaxNumberOfMessages: int, VisibilityTimeout: int, **_: Any):
+        with self._lock:
+            self.calls["ReceiveMessage"] += 1
+            now = self.clock()
+            found = []
+            for message in self.messages.values():
+                if len(found) >= MaxNumberOfMessages:
+                    break
+                if message.visible_at <= now:
+                    message.receives += 1
+                    message.handle = f"{message.message_id}#{message.receives}"
+                    message.visible_at = now + VisibilityTimeout
+                    found.append(
+                        {
+                            "MessageId": message.message_id,
+                            "ReceiptHandle": message.handle,
+                            "Body": message.body,
+                            "MessageAttributes": message.attributes,
+                            "Attributes": {"ApproximateReceiveCount": str(message.receives),
+                                           "SentTimestamp": "1763640000000"},
+                        }
+                    )
+            return {"Messages": found} if found else {}
+
+    def _find(self, handle: str) -> Optional[_Message]:
+        message = self.messages.get(handle.split("#")[0])
+        return message if message is not None and message.handle == handle else None
+
+    def delete_message_batch(self, QueueUrl: str, Entries: List[Dict[str, Any]]):
+        with self._lock:
+            self.calls["DeleteMessageBatch"] += 1
+            failed = []
+            for entry in Entries:
+                message_id = entry["ReceiptHandle"].split("#")[0]
+                if self.delete_failures.get(message_id, 0) > 0:
+                    self.delete_failures[message_id] -= 1
+                    failed.append({"Id": entry["Id"], "Code": "InternalError", "SenderFault": False})
+                    continue
+                message = self._find(entry["ReceiptHandle"])
+                if message is not None:  # a stale handle "succeeds" and deletes nothing
+                    del self.messages[message.message_id]
+            return {"Successful": [], "Failed": failed}
+
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: List[Dict[str, Any]]):
+        with self._lock:
+            self.calls["ChangeMessageVisibilityBatch"] += 1
+            for entry in Entries:
+                message = self._find(entry["ReceiptHandle"])
+                if message is not None:
+                    message.visible_at = self.clock() + entry["VisibilityTimeout"]
+            return {"Successful": [], "Failed": []}
+
+    def send_message_batch(self, QueueUrl: str, Entries: List[Dict[str, Any]]):
+        with self._lock:
+            self.calls["SendMessageBatch"] += 1
+            self.sent.setdefault(QueueUrl, []).extend(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+    def visible(self) -> List[str]:
+        now = self.clock()
+        return sorted(m.message_id for m in self.messages.values() if m.visible_at <= now)
+
+
+@dataclass
+class FakeEvents:
+    """Accepts entries unless `fail(entry, attempt)` returns an error code."""
+
+    fail: Callable[[Dict[str, Any], int], Optional[str]] = lambda entry, attempt: None
+    whole_call_error: Optional[str] = None
+    accepted: List[Dict[str, Any]] = field(default_factory=list)
+    attempts: Counter = field(default_factory=Counter)
+    calls: Counter = field(default_factory=Counter)
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def put_events(self, Entries: List[Dict[str, Any]]):
+        if self.delay:
+            time.sleep(self.delay)
+        with self._lock:
+            self.calls["PutEvents"] += 1
+            if self.whole_call_error:
+                raise client_error(self.whole_call_error, "PutEvents")
+            slots = []
+            for entry in Entries:
+                key = entry["Detail"]
+                self.attempts[key] += 1
+                code = self.fail(entry, self.attempts[key])
+                if code:
+                    slots.append({"ErrorCode": code, "ErrorMessage": "injected"})
+                else:
+                    self.accepted.append(entry)
+                    slots.append({"EventId": f"ev-{len(self.accepted)}"})
+            return {"FailedEntryCount": sum(1 for s in slots if "ErrorCode" in s), "Entries": slots}
+
+    def describe_event_bus(self, Name: str):
+        return {"Name": Name}

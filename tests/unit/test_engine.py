@@ -1,0 +1,233 @@
+"""Engine semantics against in-memory clients (the moto-backed tests cover the wire)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional
+
+import pytest
+
+from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import Clients
+from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import (
+    Redrive,
+    RedriveSettings,
+    SettingsError,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
+from tests.support.events import body_of, custom_event, eventbridge_dlq_message, malformed_message
+from tests.unit.fakes import FakeEvents, FakeSqs
+
+QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"
+
+
+def seed(sqs: FakeSqs, count: int, **event: Any) -> Dict[str, str]:
+    """Message id → order id of each seeded event."""
+    ids = {}
+    for number in range(count):
+        message = eventbridge_dlq_message(custom_event(number, **event))
+        ids[sqs.add(message["MessageBody"], message["MessageAttributes"])] = f"ORD-{number:05d}"
+    return ids
+
+
+def order_of(entry: Dict[str, Any]) -> str:
+    return json.loads(entry["Detail"])["orderId"]
+
+
+def run(sqs: FakeSqs, events: FakeEvents, **settings: Any) -> Dict[str, Any]:
+    options = {"wait_seconds": 0, "empty_receives": 1, "check_buses": False, **settings}
+    return Redrive(Clients(sqs, events), RedriveSettings(QUEUE, **options)).run()
+
+
+def failing(codes: Dict[str, str], until_attempt: int = 99):
+    """Fail entries of these order ids with a code up to an attempt number."""
+
+    def fail(entry: Dict[str, Any], attempt: int) -> Optional[str]:
+        code = codes.get(order_of(entry))
+        return code if code and attempt <= until_attempt else None
+
+    return fail
+
+
+@pytest.mark.parametrize("concurrency", [1, 4, 8])
+def test_drain_deletes_exactly_the_accepted(concurrency: int) -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    seed(sqs, 95)
+    events.fail = failing({"ORD-00003": "MalformedDetail", "ORD-00050": "AccessDeniedException"})
+
+    result = run(sqs, events, concurrency=concurrency)
+
+    assert (result["redriven"], result["kept"], result["received"]) == (93, 2, 95)
+    assert sorted(order_of(e) for e in events.accepted) == sorted(
+        f"ORD-{n:05d}" for n in range(95) if n not in (3, 50)
+    )
+    assert len(sqs.messages) == 2 and len(sqs.visible()) == 2  # kept and visible again
+    assert {item["reason"].split(":")[0] for item in result["kept_messages"]} == {
+        "MalformedDetail",
+        "AccessDeniedException",
+    }
+    assert result["stopped_by"] == "drained"
+
+
+def test_retryable_entries_are_retried_then_delivered() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    seed(sqs, 10)
+    events.fail = failing({"ORD-00001": "ThrottlingException", "ORD-00002": "InternalFailure"}, until_attempt=2)
+
+    result = run(sqs, events)
+
+    assert (result["redriven"], result["kept"]) == (10, 0)
+    assert not sqs.messages
+    assert events.calls["PutEvents"] == 3  # first try, then two retries of the failed two
+
+
+def test_retry_budget_exhausted_keeps_the_message() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    seed(sqs, 3)
+    events.fail = failing({"ORD-00001": "ThrottlingException"})
+
+    result = run(sqs, events, entry_attempts=3)
+
+    assert (result["redriven"], result["kept"]) == (2, 1)
+    assert "gave up after 3 attempts" in result["kept_messages"][0]["reason"]
+    assert len(sqs.visible()) == 1
+
+
+def test_terminal_messages_are_not_retried_in_the_same_run() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    seed(sqs, 2)
+    events.fail = failing({"ORD-00000": "InvalidArgument"})
+
+    run(sqs, events, empty_receives=3)
+
+    assert events.attempts[next(iter(k for k in events.attempts if "ORD-00000" in k))] == 1
+    assert next(iter(sqs.messages.values())).receives == 1
+
+
+def test_delete_failures_are_retried_and_reported() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    ids = seed(sqs, 4)
+    flaky, broken = list(ids)[:2]
+    sqs.delete_failures = {flaky: 1, broken: 99}
+
+    result = run(sqs, events)
+
+    assert result["redriven"] == 4
+    assert result["delete_failures"] == 1
+    assert result["delete_failed_messages"][0]["message_id"] == broken
+    assert "may be received and redriven again" in result["delete_failed_messages"][0]["reason"]
+    assert list(sqs.messages) == [broken]
+
+
+def test_unredrivable_records_are_kept_with_reason_or_quarantined() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    bad = malformed_message()
+    bad_id = sqs.add(bad["MessageBody"], bad["MessageAttributes"])
+    seed(sqs, 1)
+
+    kept = run(sqs, events)
+    assert kept["kept_messages"] == [
+        {"message_id": bad_id, "outcome": "kept", "reason": "invalid_json"}
+    ]
+    assert list(sqs.messages) == [bad_id]
+
+    moved = run(sqs, events, quarantine_queue_url="https://q/quarantine")
+    assert moved["quarantined"] == 1 and not sqs.messages
+    copy = sqs.sent["https://q/quarantine"][0]
+    assert copy["MessageBody"] == bad["MessageBody"]
+    assert copy["MessageAttributes"]["REDRIVE_REASON"]["StringValue"] == "invalid_json"
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_copies_of_one_event_are_put_once(concurrency: int) -> None:
+    sqs, events = FakeSqs(), FakeEvents(delay=0.01)
+    event = custom_event(1)
+    for _ in range(30):
+        sqs.add(body_of(event))
+    seed(sqs, 20)
+
+    result = run(sqs, events, concurrency=concurrency)
+
+    assert result["redriven"] == 21
+    assert result["duplicates_skipped"] == 29
+    assert [order_of(e) for e in events.accepted].count("ORD-00001") == 2  # one copy + the seeded one
+    assert not sqs.messages
+
+
+def test_copies_stay_when_the_first_copy_fails() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    event = custom_event(1)
+    for _ in range(3):
+        sqs.add(body_of(event))
+    events.fail = failing({"ORD-00001": "MalformedDetail"})
+
+    result = run(sqs, events, concurrency=1)
+
+    assert (result["redriven"], result["kept"], result["duplicates_skipped"]) == (0, 3, 0)
+    assert len(sqs.visible()) == 3
+
+
+def test_dedupe_off_puts_every_copy() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    event = custom_event(1)
+    for _ in range(3):
+        sqs.add(body_of(event))
+    result = run(sqs, events, dedupe=False)
+    assert result["redriven"] == 3 and len(events.accepted) == 3
+
+
+def test_filtered_out_messages_are_left_visible_and_untouched() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    ids = list(seed(sqs, 5))
+    result = run(sqs, events, record_filter=RecordFilter.build(message_ids=ids[:2]))
+    assert (result["redriven"], result["filtered_out"]) == (2, 3)
+    assert sqs.visible() == ids[2:]
+
+
+def test_fatal_error_stops_and_releases_everything() -> None:
+    sqs, events = FakeSqs(), FakeEvents(whole_call_error="AccessDeniedException")
+    seed(sqs, 25)
+
+    result = run(sqs, events, concurrency=4)
+
+    assert result["stopped_by"] == "error"
+    assert result["error"]["code"] == "AccessDeniedException"
+    assert result["error"]["action"] == "PutEvents"
+    assert result["redriven"] == 0
+    assert len(sqs.visible()) == 25
+
+
+def test_non_fatal_whole_call_error_keeps_the_batch() -> None:
+    sqs, events = FakeSqs(), FakeEvents(whole_call_error="ValidationException")
+    seed(sqs, 3)
+    result = run(sqs, events)
+    assert (result["redriven"], result["kept"]) == (0, 3)
+    assert result["kept_messages"][0]["reason"].startswith("ValidationException: whole request failed")
+    assert len(sqs.visible()) == 3
+
+
+def test_api_economy_on_a_full_queue() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    seed(sqs, 1000)
+    result = run(sqs, events, concurrency=1)
+    calls = sum(result["api_calls"].values())
+    assert result["redriven"] == 1000
+    assert calls / 1000 <= 0.31
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"concurrency": 0}, "concurrency must be between 1 and 64"),
+        ({"max_messages": 0}, "max_messages must be at least 1"),
+        ({"max_seconds": -5}, "max_seconds must be at least 1"),
+        ({"rate_limit": 0}, "rate_limit must be at least 1"),
+        ({"wait_seconds": 21}, "wait_seconds must be between 0 and 20"),
+        ({"max_request_bytes": 10}, "max_request_bytes must be between"),
+        ({"quarantine_queue_url": QUEUE}, "must not be the queue being redriven"),
+    ],
+)
+def test_absurd_settings_are_refused_before_any_call(settings: Dict[str, Any], message: str) -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    with pytest.raises(SettingsError, match=message):
+        run(sqs, events, **settings)
+    assert not sqs.calls and not events.calls
