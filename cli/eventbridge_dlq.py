@@ -103,10 +103,22 @@ def _flag_pair(name: str, dest: str, help_text: str, default: bool) -> list[dict
     argparse would otherwise take the default of whichever was added first."""
     state = "on" if default else "off"
     return [
-        _argument(name, f"{help_text} Default: {state}.", action="store_true", dest=dest,
-                  default=default, group_name=name),
-        _argument(f"no-{name}", f"Turn off <code>--{name}</code>.", action="store_false",
-                  dest=dest, default=default, group_name=name),
+        _argument(
+            name,
+            f"{help_text} Default: {state}.",
+            action="store_true",
+            dest=dest,
+            default=default,
+            group_name=name,
+        ),
+        _argument(
+            f"no-{name}",
+            f"Turn off <code>--{name}</code>.",
+            action="store_false",
+            dest=dest,
+            default=default,
+            group_name=name,
+        ),
     ]
 
 
@@ -155,8 +167,12 @@ def peek_arguments(options: Any) -> list[dict[str, Any]]:
             cli_type_name="integer",
             default=PEEK_MAX_MESSAGES,
         ),
-        *_flag_pair("include-body", "include_body",
-                    "Include each event (and unparsable bodies) in the JSON output.", True),
+        *_flag_pair(
+            "include-body",
+            "include_body",
+            "Include each event (and unparsable bodies) in the JSON output.",
+            True,
+        ),
     ]
 
 
@@ -264,8 +280,9 @@ class _Subcommand(_Command):
 
 
 def _output_format(session: Any, parsed_globals: Any) -> str:
-    return str(getattr(parsed_globals, "output", None) or session.get_config_variable("output")
-               or "json")
+    return str(
+        getattr(parsed_globals, "output", None) or session.get_config_variable("output") or "json"
+    )
 
 
 def _write_json(value: Any, parsed_globals: Any) -> None:
@@ -286,15 +303,17 @@ def peek_rows(items: list[dict[str, Any]]) -> list[list[str]]:
         source = str((item.get("event") or {}).get("source") or "-")
         if entry.get("Source") and entry["Source"] != source:
             source = f"{source} -> {entry['Source']}"
-        rows.append([
-            str(item["message_id"]),
-            str(item["origin"]),
-            str(item["attributes"].get("error_code") or "-"),
-            source,
-            str(entry.get("EventBusName") or "-"),
-            str(entry.get("Size", "-")),
-            "yes" if item["redrivable"] else f"no: {item['reason']}",
-        ])
+        rows.append(
+            [
+                str(item["message_id"]),
+                str(item["origin"]),
+                str(item["attributes"].get("error_code") or "-"),
+                source,
+                str(entry.get("EventBusName") or "-"),
+                str(entry.get("Size", "-")),
+                "yes" if item["redrivable"] else f"no: {item['reason']}",
+            ]
+        )
     return rows
 
 
@@ -305,8 +324,9 @@ def _write_table(rows: list[list[str]], header: Iterable[str] | None) -> None:
     lines = [list(header), *rows]
     widths = [max(len(line[column]) for line in lines) for column in range(len(lines[0]))]
     for line in lines:
-        sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths))
-                         .rstrip() + "\n")
+        sys.stdout.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() + "\n"
+        )
 
 
 class PeekCommand(_Subcommand):
@@ -363,8 +383,10 @@ class ProgressLine:
 
     @staticmethod
     def describe(snapshot: dict[str, Any]) -> str:
-        done = sum(snapshot.get(key, 0) for key in (
-            "redriven", "kept", "quarantined", "filtered_out", "duplicates_skipped"))
+        done = sum(
+            snapshot.get(key, 0)
+            for key in ("redriven", "kept", "quarantined", "filtered_out", "duplicates_skipped")
+        )
         elapsed = max(float(snapshot.get("elapsed_seconds") or 0.0), 0.001)
         return (
             f"{done} done: {snapshot.get('redriven', 0)} redriven, "

@@ -48,18 +48,30 @@ def seed(sqs, events, endpoint: str | None, prefix: str) -> dict:
     bus = f"{prefix}-orders"
     events.create_event_bus(Name=bus)
     dlq_url = sqs.create_queue(QueueName=f"{prefix}-billing-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     capture_url = sqs.create_queue(QueueName=f"{prefix}-billing-inbox")["QueueUrl"]
-    capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     rule = f"{prefix}-to-billing"
-    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"detail-type": [
-        "注文確定", "AWS API Call via CloudTrail"]}))
+    events.put_rule(
+        Name=rule,
+        EventBusName=bus,
+        EventPattern=json.dumps({"detail-type": ["注文確定", "AWS API Call via CloudTrail"]}),
+    )
     # The target that "failed": its DLQ is where the events below came from. It
     # now points at a working queue, as after the outage was fixed.
-    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{
-        "Id": "billing", "Arn": capture_arn, "DeadLetterConfig": {"Arn": dlq_arn}}])
+    events.put_targets(
+        Rule=rule,
+        EventBusName=bus,
+        Targets=[{"Id": "billing", "Arn": capture_arn, "DeadLetterConfig": {"Arn": dlq_arn}}],
+    )
     arn = rule_arn(rule, bus=bus)
-    failed = [custom_event(n) for n in range(1, 6)] + [s3_cloudtrail_event(f"in/{n}.pdf") for n in range(3)]
+    failed = [custom_event(n) for n in range(1, 6)] + [
+        s3_cloudtrail_event(f"in/{n}.pdf") for n in range(3)
+    ]
     messages = [eventbridge_dlq_message(event, rule=arn) for event in failed]
     # The same event twice: one copy per failed target is normal in a DLQ.
     messages.append(eventbridge_dlq_message(failed[0], rule=arn, error_code="TIMEOUT"))
@@ -67,8 +79,10 @@ def seed(sqs, events, endpoint: str | None, prefix: str) -> dict:
     for message in messages:
         sqs.send_message(QueueUrl=dlq_url, **message)
     print(f"bus {bus}, rule {rule}, DLQ {dlq_url}")
-    print(f"seeded {len(messages)} DLQ messages: 5 custom (Japanese text), 3 aws.s3 via CloudTrail, "
-          "1 duplicate copy, 1 malformed body")
+    print(
+        f"seeded {len(messages)} DLQ messages: 5 custom (Japanese text), 3 aws.s3 via CloudTrail, "
+        "1 duplicate copy, 1 malformed body"
+    )
     return {"dlq": dlq_url, "capture": capture_url, "bus": bus, "rule": rule}
 
 
@@ -97,30 +111,60 @@ def story(endpoint: str | None, region: str, quick: bool) -> None:
         if endpoint:
             extra["demo_endpoint_url"] = endpoint
         say("The playbook: look (lookup), preview (--check), redrive, redrive again")
-        run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(HERE / "site.yml"),
-             "-e", json.dumps(extra)], env)
+        run(
+            [
+                str(BIN / "ansible-playbook"),
+                "-i",
+                "localhost,",
+                str(HERE / "site.yml"),
+                "-e",
+                json.dumps(extra),
+            ],
+            env,
+        )
         delivered = []
         while True:
-            batch = sqs.receive_message(QueueUrl=world["capture"], MaxNumberOfMessages=10).get("Messages", [])
+            batch = sqs.receive_message(QueueUrl=world["capture"], MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not batch:
                 break
             delivered += batch
-            sqs.delete_message_batch(QueueUrl=world["capture"], Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+            sqs.delete_message_batch(
+                QueueUrl=world["capture"],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+                ],
+            )
         say(f"The rule's target received {len(delivered)} redriven events, e.g.:")
         if delivered:
             event = json.loads(delivered[0]["Body"])
-            print(json.dumps({k: event[k] for k in ("source", "detail-type", "time", "detail")},
-                             ensure_ascii=False, indent=2)[:800])
+            print(
+                json.dumps(
+                    {k: event[k] for k in ("source", "detail-type", "time", "detail")},
+                    ensure_ascii=False,
+                    indent=2,
+                )[:800]
+            )
         if not quick:
             config = Path(tmp) / "aws-config"
-            config.write_text(f"[default]\nregion = {region}\n[plugins]\n"
-                              "eventbridge_dlq = ansible_collections.redrive.eventbridge.cli.eventbridge_dlq\n")
-            cli_env = dict(env, AWS_CONFIG_FILE=str(config),
-                           PYTHONPATH=str(collections_root(Path(tmp))))
+            config.write_text(
+                f"[default]\nregion = {region}\n[plugins]\n"
+                "eventbridge_dlq = ansible_collections.redrive.eventbridge.cli.eventbridge_dlq\n"
+            )
+            cli_env = dict(
+                env, AWS_CONFIG_FILE=str(config), PYTHONPATH=str(collections_root(Path(tmp)))
+            )
             say("What is left, seen with the AWS CLI plugin")
-            command = [str(BIN / "aws"), "eventbridge-dlq", "peek", "--queue", world["dlq"],
-                       "--output", "table"]
+            command = [
+                str(BIN / "aws"),
+                "eventbridge-dlq",
+                "peek",
+                "--queue",
+                world["dlq"],
+                "--output",
+                "table",
+            ]
             if endpoint:
                 command += ["--endpoint-url", endpoint]
             run(command, cli_env)
@@ -128,8 +172,11 @@ def story(endpoint: str | None, region: str, quick: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--aws", action="store_true",
-                        help="use the real AWS account of the usual AWS_*/profile settings")
+    parser.add_argument(
+        "--aws",
+        action="store_true",
+        help="use the real AWS account of the usual AWS_*/profile settings",
+    )
     parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
     parser.add_argument("--quick", action="store_true", help="skip the AWS CLI part")
     args = parser.parse_args()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,9 +20,7 @@ from tests.support.moto_server import moto_server  # noqa: E402
 from tests.support.world import World  # noqa: E402
 
 # Helpers and servers share two cores with the tests: judge examples, not their speed.
-settings.register_profile(
-    "shared-cpu", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("shared-cpu", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("shared-cpu")
 
 # The core is imported as Ansible imports it: from ansible_collections.redrive.eventbridge.

@@ -8,13 +8,13 @@ from the AWS CLI plugin.
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from .aws import BOTO3_IMPORT_ERROR, HAS_BOTO3, AwsError, Clients, ConnectionOptions, make_clients
 
-CONNECTION_SPEC: Dict[str, Dict[str, Any]] = {
+CONNECTION_SPEC: dict[str, dict[str, Any]] = {
     "access_key": {
         "type": "str",
         "aliases": ["aws_access_key_id", "aws_access_key", "ec2_access_key"],
@@ -30,7 +30,10 @@ CONNECTION_SPEC: Dict[str, Dict[str, Any]] = {
     "session_token": {
         "type": "str",
         "aliases": ["aws_session_token", "security_token", "aws_security_token", "access_token"],
-        "fallback": (env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"]),
+        "fallback": (
+            env_fallback,
+            ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"],
+        ),
         "no_log": True,
     },
     "profile": {
@@ -57,13 +60,15 @@ CONNECTION_SPEC: Dict[str, Dict[str, Any]] = {
 CONNECTION_MUTUALLY_EXCLUSIVE = [["profile", "access_key"], ["profile", "secret_key"]]
 
 
-def aws_module(argument_spec: Dict[str, Dict[str, Any]], **kwargs: Any) -> AnsibleModule:
+def aws_module(argument_spec: dict[str, dict[str, Any]], **kwargs: Any) -> AnsibleModule:
     spec = dict(CONNECTION_SPEC)
     spec.update(argument_spec)
     exclusive = list(kwargs.pop("mutually_exclusive", [])) + CONNECTION_MUTUALLY_EXCLUSIVE
     module = AnsibleModule(argument_spec=spec, mutually_exclusive=exclusive, **kwargs)
     if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3 and botocore"), exception=BOTO3_IMPORT_ERROR)
+        module.fail_json(
+            msg=missing_required_lib("boto3 and botocore"), exception=BOTO3_IMPORT_ERROR
+        )
     return module
 
 
@@ -78,7 +83,11 @@ def module_clients(module: AnsibleModule, pool_size: int) -> Clients:
 def fail_aws(module: AnsibleModule, error: AwsError, **result: Any) -> None:
     module.fail_json(
         msg=error.describe(),
-        error={"code": error.code, "message": error.message, "hint": error.hint,
-               "action": error.action},
+        error={
+            "code": error.code,
+            "message": error.message,
+            "hint": error.hint,
+            "action": error.action,
+        },
         **result,
     )

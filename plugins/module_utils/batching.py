@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Iterable, List, TypeVar
+from typing import Callable, Generic, TypeVar
 
 MAX_ENTRIES_PER_REQUEST = 10
 DEFAULT_MAX_REQUEST_BYTES = 262144
@@ -17,8 +18,8 @@ Item = TypeVar("Item")
 class BatchPlan(Generic[Item]):
     """Batches in input order, and the items too large to send at all."""
 
-    batches: List[List[Item]] = field(default_factory=list)
-    too_large: List[Item] = field(default_factory=list)
+    batches: list[list[Item]] = field(default_factory=list)
+    too_large: list[Item] = field(default_factory=list)
 
 
 def plan_batches(
@@ -33,7 +34,7 @@ def plan_batches(
     max_bytes or more can never be sent and is set aside.
     """
     plan: BatchPlan[Item] = BatchPlan()
-    current: List[Item] = []
+    current: list[Item] = []
     current_bytes = 0
     for item in items:
         size = size_of(item)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from typing import Generic, List, TypeVar
+from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 
@@ -31,7 +31,7 @@ def _key(event_id: str, bus: str) -> int:
 
 @dataclass
 class _InFlight(Generic[Item]):
-    waiters: List[Item] = field(default_factory=list)
+    waiters: list[Item] = field(default_factory=list)
 
 
 class DedupeRegistry(Generic[Item]):
@@ -58,7 +58,7 @@ class DedupeRegistry(Generic[Item]):
             self._in_flight[key] = _InFlight()
             return OWNER, ""
 
-    def resolve(self, event_id: str, bus: str, accepted: bool, reason: str = "") -> List[Item]:
+    def resolve(self, event_id: str, bus: str, accepted: bool, reason: str = "") -> list[Item]:
         """Record the owner's outcome; return the copies that waited for it."""
         key = _key(event_id, bus)
         with self._lock:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional
 
 from .aws import AwsError, Clients, aws_error, bus_name, check_bus
 from .batching import DEFAULT_MAX_REQUEST_BYTES, plan_batches
@@ -45,8 +46,8 @@ FATAL_CODE_PREFIXES = (
     "MissingDependency",
 )
 
-Progress = Callable[[Dict[str, Any]], None]
-Planned = Tuple[DlqRecord, Entry]
+Progress = Callable[[dict[str, Any]], None]
+Planned = tuple[DlqRecord, Entry]
 
 
 class SettingsError(ValueError):
@@ -103,6 +104,18 @@ def is_fatal(error: AwsError) -> bool:
     return error.code.startswith(FATAL_CODE_PREFIXES)
 
 
+class Counter:
+    """A thread-safe count."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def count(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
 class Budget:
     """How many more messages the run may take (None: no limit)."""
 
@@ -155,18 +168,16 @@ class Redrive:
         self._pacer = Pacer(settings.rate_limit)
         self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()
         self._budget = Budget(settings.max_messages)
-        self._held: Dict[str, str] = {}
+        self._held: dict[str, str] = {}
         self._held_lock = threading.Lock()
         self._stop = threading.Event()
-        self._drained = threading.Event()
+        self._empty_workers = Counter()
         self._fatal: Optional[AwsError] = None
-        self._deadline = (
-            time.monotonic() + settings.max_seconds if settings.max_seconds else None
-        )
+        self._deadline = time.monotonic() + settings.max_seconds if settings.max_seconds else None
 
     # ---- the run -------------------------------------------------------
 
-    def run(self) -> Dict[str, Any]:
+    def run(self) -> dict[str, Any]:
         workers = [
             threading.Thread(target=self._work, name=f"redrive-{index}", daemon=True)
             for index in range(self.settings.concurrency)
@@ -206,14 +217,14 @@ class Redrive:
             return "error"
         if interrupted or self._stop.is_set():
             return "interrupted"
-        if self._drained.is_set():
+        if self._empty_workers.value == self.settings.concurrency:
             return "drained"
         if self._deadline is not None and time.monotonic() >= self._deadline:
             return "max_seconds"
         return "max_messages"
 
     def _should_stop(self) -> bool:
-        if self._stop.is_set() or self._drained.is_set() or self._fatal is not None:
+        if self._stop.is_set() or self._fatal is not None:
             return True
         return self._deadline is not None and time.monotonic() >= self._deadline
 
@@ -244,14 +255,18 @@ class Redrive:
             if not records:
                 empty_in_a_row += 1
                 if empty_in_a_row >= self.settings.empty_receives:
-                    self._drained.set()
+                    # Each worker decides for itself: one worker's run of empty
+                    # answers (SQS may answer empty while messages exist) must
+                    # not stop the others.
+                    self._empty_workers.count()
+                    return
                 continue
             empty_in_a_row = 0
             self._process(records)
             if self._progress is not None:
                 self._progress(self.tally.snapshot())
 
-    def _take_new(self, records: List[DlqRecord]) -> List[DlqRecord]:
+    def _take_new(self, records: list[DlqRecord]) -> list[DlqRecord]:
         """Hold every received message until it is deleted or the run ends.
 
         A message seen earlier in this run (its visibility ran out while it was
@@ -274,11 +289,11 @@ class Redrive:
 
     # ---- one receive's worth of messages --------------------------------
 
-    def _process(self, records: List[DlqRecord]) -> None:
+    def _process(self, records: list[DlqRecord]) -> None:
         now_ms = self._clock_ms()
-        to_put: List[Planned] = []
-        duplicates: List[Tuple[DlqRecord, str]] = []
-        terminal: List[Tuple[DlqRecord, str]] = []
+        to_put: list[Planned] = []
+        duplicates: list[tuple[DlqRecord, str]] = []
+        terminal: list[tuple[DlqRecord, str]] = []
         for record in records:
             decision = self.planner.decide(record, now_ms)
             if decision.action == FILTER:
@@ -288,8 +303,10 @@ class Redrive:
             else:
                 assert decision.entry is not None
                 self._route_selected(record, decision.entry, to_put, duplicates, terminal)
-        plan = plan_batches(to_put, lambda planned: planned[1].size, self.settings.max_request_bytes)
-        accepted: List[Planned] = []
+        plan = plan_batches(
+            to_put, lambda planned: planned[1].size, self.settings.max_request_bytes
+        )
+        accepted: list[Planned] = []
         for batch in plan.batches:
             batch_accepted, batch_failed = self._put(batch)
             accepted.extend(batch_accepted)
@@ -302,9 +319,9 @@ class Redrive:
         self,
         record: DlqRecord,
         entry: Entry,
-        to_put: List[Planned],
-        duplicates: List[Tuple[DlqRecord, str]],
-        terminal: List[Tuple[DlqRecord, str]],
+        to_put: list[Planned],
+        duplicates: list[tuple[DlqRecord, str]],
+        terminal: list[tuple[DlqRecord, str]],
     ) -> None:
         if entry.source_rewritten:
             self.tally.count("sources_rewritten")
@@ -320,9 +337,9 @@ class Redrive:
             terminal.append((record, f"duplicate_of_kept_copy: {reason}"))
         # WAITING: the worker that owns the first copy settles this one.
 
-    def _put(self, batch: List[Planned]) -> Tuple[List[Planned], List[Tuple[DlqRecord, str]]]:
+    def _put(self, batch: list[Planned]) -> tuple[list[Planned], list[tuple[DlqRecord, str]]]:
         """Put one batch, retrying retryable per-entry failures with back-off."""
-        outcome: List[Optional[str]] = ["not attempted"] * len(batch)
+        outcome: list[Optional[str]] = ["not attempted"] * len(batch)
         pending = list(range(len(batch)))
         for attempt in range(self.settings.entry_attempts):
             self._pacer.acquire(len(pending))
@@ -342,7 +359,7 @@ class Redrive:
             time.sleep(backoff_delay(attempt))
         return self._resolve_put(batch, outcome)
 
-    def _put_once(self, entries: List[Dict[str, Any]]) -> List[Optional[str]]:
+    def _put_once(self, entries: list[dict[str, Any]]) -> list[Optional[str]]:
         """One PutEvents call: per entry None (accepted) or 'Code: message'."""
         self.tally.call("PutEvents")
         try:
@@ -361,10 +378,10 @@ class Redrive:
         return [_slot_code(slot) for slot in slots]
 
     def _resolve_put(
-        self, batch: List[Planned], outcome: List[Optional[str]]
-    ) -> Tuple[List[Planned], List[Tuple[DlqRecord, str]]]:
-        accepted: List[Planned] = []
-        failed: List[Tuple[DlqRecord, str]] = []
+        self, batch: list[Planned], outcome: list[Optional[str]]
+    ) -> tuple[list[Planned], list[tuple[DlqRecord, str]]]:
+        accepted: list[Planned] = []
+        failed: list[tuple[DlqRecord, str]] = []
         for (record, entry), code in zip(batch, outcome):
             if code is None:
                 accepted.append((record, entry))
@@ -383,7 +400,7 @@ class Redrive:
                 self._settle_waiters(waiters, entry.bus, code)
         return accepted, failed
 
-    def _settle_waiters(self, waiters: List[DlqRecord], bus: str, code: Optional[str]) -> None:
+    def _settle_waiters(self, waiters: list[DlqRecord], bus: str, code: Optional[str]) -> None:
         if not waiters:
             return
         if code is None:
@@ -393,28 +410,28 @@ class Redrive:
 
     # ---- settling messages ----------------------------------------------
 
-    def _delete_redriven(self, accepted: List[Planned]) -> None:
+    def _delete_redriven(self, accepted: list[Planned]) -> None:
         if not accepted:
             return
         for record, entry in accepted:
             self.tally.outcome(record, REDRIVEN, bus_name(entry.bus))
         self._delete([record for record, _ in accepted])
 
-    def _delete_duplicates(self, duplicates: List[Tuple[DlqRecord, str]]) -> None:
+    def _delete_duplicates(self, duplicates: list[tuple[DlqRecord, str]]) -> None:
         if not duplicates:
             return
         for record, bus in duplicates:
             self.tally.outcome(record, DUPLICATE, bus_name(bus))
         self._delete([record for record, _ in duplicates])
 
-    def _delete(self, records: List[DlqRecord]) -> None:
+    def _delete(self, records: list[DlqRecord]) -> None:
         failures = self.queue.delete(records)
         failed_ids = {record.message_id for record, _ in failures}
         for record, code in failures:
             self.tally.delete_failed(record, code)
         self._unhold([record for record in records if record.message_id not in failed_ids])
 
-    def _settle_kept(self, kept: List[Tuple[DlqRecord, str]]) -> None:
+    def _settle_kept(self, kept: list[tuple[DlqRecord, str]]) -> None:
         """Quarantine when asked (send first, delete after), else keep hidden till the end."""
         if not kept:
             return
@@ -426,7 +443,9 @@ class Redrive:
             (record, quarantine_attributes(record, reason, self.settings.queue_url))
             for record, reason in kept
         ]
-        send_failures = {record.message_id: code for record, code in self.quarantine.send_copies(copies)}
+        send_failures = {
+            record.message_id: code for record, code in self.quarantine.send_copies(copies)
+        }
         sent = []
         for record, reason in kept:
             if record.message_id in send_failures:
@@ -475,7 +494,7 @@ def _restore_sigterm(previous: Any) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _slot_code(slot: Dict[str, Any]) -> Optional[str]:
+def _slot_code(slot: dict[str, Any]) -> Optional[str]:
     code = slot.get("ErrorCode")
     if code:
         return f"{code}: {slot.get('ErrorMessage', '')}".rstrip(": ")

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -119,6 +120,22 @@ def _with_marker(detail_text: str, record: DlqRecord, marker_field: str) -> str:
     return body + separator + addition + "}"
 
 
+def event_time(text: str) -> Any:
+    """The event's time as an aware datetime, or the text if it is not ISO 8601.
+
+    botocore accepts either, but parses text with dateutil twice per entry
+    (validation and serialisation), which costs more CPU than the rest of a
+    redrive; a datetime takes its fast path.
+    """
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment
+
+
 def build_entry(record: DlqRecord, options: EntryOptions) -> Entry:
     """The entry for a redrivable record (callers check `record.redrivable`)."""
     event = record.event or {}
@@ -135,5 +152,5 @@ def build_entry(record: DlqRecord, options: EntryOptions) -> Entry:
     if event.get("resources"):
         fields["Resources"] = list(event["resources"])
     if event.get("time"):
-        fields["Time"] = event["time"]
+        fields["Time"] = event_time(event["time"])
     return Entry(fields, entry_size(fields), source_rewritten=source != event["source"])

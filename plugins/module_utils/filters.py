@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import FrozenSet, Optional
+from typing import Optional
 
 from .records import DlqRecord
 
 
-def _frozen(values: Optional[object]) -> Optional[FrozenSet[str]]:
+def _frozen(values: Optional[object]) -> Optional[frozenset[str]]:
     if values is None:
         return None
     return frozenset(str(value) for value in values)  # type: ignore[attr-defined]
@@ -24,11 +24,11 @@ class RecordFilter:
     failure was recorded.
     """
 
-    rule_arns: Optional[FrozenSet[str]] = None
-    target_arns: Optional[FrozenSet[str]] = None
-    error_codes: Optional[FrozenSet[str]] = None
-    exhausted_retry_conditions: Optional[FrozenSet[str]] = None
-    message_ids: Optional[FrozenSet[str]] = None
+    rule_arns: Optional[frozenset[str]] = None
+    target_arns: Optional[frozenset[str]] = None
+    error_codes: Optional[frozenset[str]] = None
+    exhausted_retry_conditions: Optional[frozenset[str]] = None
+    message_ids: Optional[frozenset[str]] = None
     min_age_seconds: Optional[float] = None
     max_age_seconds: Optional[float] = None
 
@@ -42,7 +42,7 @@ class RecordFilter:
         message_ids: Optional[object] = None,
         min_age_seconds: Optional[float] = None,
         max_age_seconds: Optional[float] = None,
-    ) -> "RecordFilter":
+    ) -> RecordFilter:
         """Build from option values; empty lists mean "no criterion"."""
         return cls(
             rule_arns=_frozen(rule_arns or None),

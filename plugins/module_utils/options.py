@@ -9,8 +9,9 @@ objects the engine takes are built here from the resulting plain mapping.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Optional
 
 from .batching import DEFAULT_MAX_REQUEST_BYTES
 from .engine import RedriveSettings
@@ -30,65 +31,126 @@ class Option:
 
 
 FILTER_OPTIONS = (
-    Option("rule_arns", "list", "Only messages whose RULE_ARN is one of these.", elements="str",
-           in_lookup=True),
-    Option("target_arns", "list", "Only messages whose TARGET_ARN is one of these.",
-           elements="str", in_lookup=True),
-    Option("error_codes", "list", "Only messages whose ERROR_CODE is one of these.",
-           elements="str", in_lookup=True),
-    Option("exhausted_retry_conditions", "list",
-           "Only messages whose EXHAUSTED_RETRY_CONDITION is one of these.", elements="str",
-           in_lookup=True),
-    Option("message_ids", "list", "Only these SQS message ids (as the lookup returns them).",
-           elements="str", in_lookup=True),
-    Option("min_age_seconds", "float", "Only messages at least this old in the DLQ.",
-           in_lookup=True),
-    Option("max_age_seconds", "float", "Only messages at most this old in the DLQ.",
-           in_lookup=True),
+    Option(
+        "rule_arns",
+        "list",
+        "Only messages whose RULE_ARN is one of these.",
+        elements="str",
+        in_lookup=True,
+    ),
+    Option(
+        "target_arns",
+        "list",
+        "Only messages whose TARGET_ARN is one of these.",
+        elements="str",
+        in_lookup=True,
+    ),
+    Option(
+        "error_codes",
+        "list",
+        "Only messages whose ERROR_CODE is one of these.",
+        elements="str",
+        in_lookup=True,
+    ),
+    Option(
+        "exhausted_retry_conditions",
+        "list",
+        "Only messages whose EXHAUSTED_RETRY_CONDITION is one of these.",
+        elements="str",
+        in_lookup=True,
+    ),
+    Option(
+        "message_ids",
+        "list",
+        "Only these SQS message ids (as the lookup returns them).",
+        elements="str",
+        in_lookup=True,
+    ),
+    Option(
+        "min_age_seconds", "float", "Only messages at least this old in the DLQ.", in_lookup=True
+    ),
+    Option(
+        "max_age_seconds", "float", "Only messages at most this old in the DLQ.", in_lookup=True
+    ),
 )
 
 ENTRY_OPTIONS = (
-    Option("event_bus", "str", "Bus (name or ARN) for every entry; default: from RULE_ARN.",
-           in_lookup=True),
-    Option("aws_source_prefix", "str", "Prefix put before aws.* sources, which PutEvents refuses.",
-           default=DEFAULT_AWS_SOURCE_PREFIX, in_lookup=True),
-    Option("rewrite_aws_sources", "bool",
-           "Prefix aws.* sources; when false they are sent as is and PutEvents refuses them.",
-           default=True, in_lookup=True),
+    Option(
+        "event_bus",
+        "str",
+        "Bus (name or ARN) for every entry; default: from RULE_ARN.",
+        in_lookup=True,
+    ),
+    Option(
+        "aws_source_prefix",
+        "str",
+        "Prefix put before aws.* sources, which PutEvents refuses.",
+        default=DEFAULT_AWS_SOURCE_PREFIX,
+        in_lookup=True,
+    ),
+    Option(
+        "rewrite_aws_sources",
+        "bool",
+        "Prefix aws.* sources; when false they are sent as is and PutEvents refuses them.",
+        default=True,
+        in_lookup=True,
+    ),
     Option("source_override", "str", "Replace every source with this string.", in_lookup=True),
-    Option("marker_field", "str",
-           "Add this key to each Detail with the original event id and DLQ message id.",
-           in_lookup=True),
-    Option("max_request_bytes", "int", "PutEvents request size limit in bytes.",
-           default=DEFAULT_MAX_REQUEST_BYTES, in_lookup=True),
+    Option(
+        "marker_field",
+        "str",
+        "Add this key to each Detail with the original event id and DLQ message id.",
+        in_lookup=True,
+    ),
+    Option(
+        "max_request_bytes",
+        "int",
+        "PutEvents request size limit in bytes.",
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        in_lookup=True,
+    ),
 )
 
 RUN_OPTIONS = (
     Option("max_messages", "int", "Stop after receiving this many messages."),
     Option("max_seconds", "float", "Stop receiving after this many seconds."),
-    Option("concurrency", "int", "Workers receiving, putting and deleting in parallel.",
-           default=8),
+    Option("concurrency", "int", "Workers receiving, putting and deleting in parallel.", default=8),
     Option("rate_limit", "float", "At most this many entries per second, over all workers."),
-    Option("quarantine_queue", "str",
-           "Queue (name, URL or ARN) that receives messages that cannot be redriven."),
-    Option("dedupe", "bool", "Put each event id once per run; delete the other copies after.",
-           default=True),
+    Option(
+        "quarantine_queue",
+        "str",
+        "Queue (name, URL or ARN) that receives messages that cannot be redriven.",
+    ),
+    Option(
+        "dedupe",
+        "bool",
+        "Put each event id once per run; delete the other copies after.",
+        default=True,
+    ),
     Option("include_bodies", "bool", "Include message bodies in kept_messages.", default=False),
     Option("wait_seconds", "int", "Long-poll wait of each receive.", default=1),
-    Option("empty_receives", "int", "Consecutive empty receives that mean the queue is drained.",
-           default=2),
-    Option("visibility_timeout", "int",
-           "Seconds a received message stays hidden while the run works on it.", default=120),
+    Option(
+        "empty_receives",
+        "int",
+        "Consecutive empty receives that mean the queue is drained.",
+        default=2,
+    ),
+    Option(
+        "visibility_timeout",
+        "int",
+        "Seconds a received message stays hidden while the run works on it.",
+        default=120,
+    ),
 )
 
 OPTIONS = FILTER_OPTIONS + ENTRY_OPTIONS + RUN_OPTIONS
 
 
-def argument_spec(options: "tuple[Option, ...]" = OPTIONS) -> Dict[str, Dict[str, Any]]:
+def argument_spec(options: tuple[Option, ...] = OPTIONS) -> dict[str, dict[str, Any]]:
     """Ansible argument_spec entries for the given options."""
-    spec: Dict[str, Dict[str, Any]] = {}
+    spec: dict[str, dict[str, Any]] = {}
     for option in options:
-        entry: Dict[str, Any] = {"type": option.type}
+        entry: dict[str, Any] = {"type": option.type}
         if option.default is not None:
             entry["default"] = option.default
         if option.elements:
@@ -143,5 +205,5 @@ def redrive_settings(
     )
 
 
-def lookup_option_names() -> List[str]:
+def lookup_option_names() -> list[str]:
     return [option.name for option in OPTIONS if option.in_lookup]

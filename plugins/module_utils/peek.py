@@ -14,7 +14,8 @@ Both raise ApproximateReceiveCount: SQS counts every receive.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from collections.abc import Iterator
+from typing import Any, Callable, Optional
 
 from .aws import Clients
 from .engine import Redrive, RedriveSettings
@@ -37,11 +38,11 @@ def scan(
     wait_seconds: int = 1,
     count_call: Callable[[str], None] = lambda action: None,
     clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-) -> List[Tuple[DlqRecord, Decision]]:
+) -> list[tuple[DlqRecord, Decision]]:
     """Up to max_messages selected records with their decisions; queue left as found."""
     queue = QueueOps(clients.sqs, queue_url, count_call)
-    seen: Dict[str, DlqRecord] = {}
-    selected: List[Tuple[DlqRecord, Decision]] = []
+    seen: dict[str, DlqRecord] = {}
+    selected: list[tuple[DlqRecord, Decision]] = []
     try:
         while len(selected) < max_messages:
             messages = queue.receive(10, wait_seconds, SCAN_VISIBILITY_SECONDS)
@@ -64,7 +65,7 @@ def scan(
 def _distinct_visible(
     queue: QueueOps, limit: int, wait_seconds: int, deadline: Optional[float]
 ) -> Iterator[DlqRecord]:
-    seen: Set[str] = set()
+    seen: set[str] = set()
     stale = 0
     while len(seen) < limit and stale < PREVIEW_STALE_RECEIVES:
         if deadline is not None and time.monotonic() >= deadline:
@@ -82,7 +83,7 @@ def preview(
     clients: Clients,
     settings: RedriveSettings,
     depth: Optional[int] = None,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """What a real run would do, reported in the real run's result shape.
 
     Nothing is hidden, so on a large queue SQS shows a sample: `inspected`
@@ -92,7 +93,7 @@ def preview(
     run = Redrive(clients, settings)
     limit = settings.max_messages or max(depth or 0, 1000)
     deadline = time.monotonic() + settings.max_seconds if settings.max_seconds else None
-    seen_events: Set[Tuple[str, str]] = set()
+    seen_events: set[tuple[str, str]] = set()
     inspected = 0
     now_ms = int(time.time() * 1000)
     for record in _distinct_visible(run.queue, limit, settings.wait_seconds, deadline):
@@ -108,7 +109,7 @@ def preview(
 
 
 def _tally_preview(
-    run: Redrive, record: DlqRecord, decision: Decision, seen_events: Set[Tuple[str, str]]
+    run: Redrive, record: DlqRecord, decision: Decision, seen_events: set[tuple[str, str]]
 ) -> None:
     if decision.action == FILTER:
         run.tally.outcome(record, FILTERED_OUT)

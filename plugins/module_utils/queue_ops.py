@@ -9,7 +9,8 @@ here returns the entries that did not succeed instead of assuming success.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from .aws import aws_error
 from .pacing import backoff_delay
@@ -20,10 +21,10 @@ BATCH_ATTEMPTS = 3
 # SQS allows ten message attributes; quarantine notes are added while room is left.
 MAX_MESSAGE_ATTRIBUTES = 10
 
-Failure = Tuple[DlqRecord, str]
+Failure = tuple[DlqRecord, str]
 
 
-def chunks(items: Sequence[Any], size: int = SQS_BATCH) -> List[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = SQS_BATCH) -> list[Sequence[Any]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
@@ -42,7 +43,7 @@ class QueueOps:
         self._count_call = count_call
         self._sleep = sleep
 
-    def receive(self, limit: int, wait_seconds: int, visibility_timeout: int) -> List[dict]:
+    def receive(self, limit: int, wait_seconds: int, visibility_timeout: int) -> list[dict]:
         self._count_call("ReceiveMessage")
         try:
             response = self.sqs.receive_message(
@@ -57,7 +58,7 @@ class QueueOps:
             raise aws_error(error, "ReceiveMessage") from None
         return list(response.get("Messages") or [])
 
-    def delete(self, records: Sequence[DlqRecord]) -> List[Failure]:
+    def delete(self, records: Sequence[DlqRecord]) -> list[Failure]:
         """Delete; retry entries in `Failed[]`; return those that still failed."""
         return self._batch_with_retries(
             "DeleteMessageBatch",
@@ -66,7 +67,7 @@ class QueueOps:
             {},
         )
 
-    def release(self, records: Sequence[DlqRecord]) -> List[Failure]:
+    def release(self, records: Sequence[DlqRecord]) -> list[Failure]:
         """Make messages visible again now instead of at the end of their timeout."""
         return self._batch_with_retries(
             "ChangeMessageVisibilityBatch",
@@ -79,7 +80,7 @@ class QueueOps:
             {},
         )
 
-    def send_copies(self, records: Sequence[Tuple[DlqRecord, Dict[str, Any]]]) -> List[Failure]:
+    def send_copies(self, records: Sequence[tuple[DlqRecord, dict[str, Any]]]) -> list[Failure]:
         """Send bodies with attributes to this queue (used for quarantine)."""
         by_id = {record.message_id: attributes for record, attributes in records}
         return self._batch_with_retries(
@@ -98,9 +99,9 @@ class QueueOps:
         action: str,
         records: Sequence[DlqRecord],
         make_entry: Callable[[DlqRecord, str], dict],
-        extra: Dict[str, Any],
-    ) -> List[Failure]:
-        failures: List[Failure] = []
+        extra: dict[str, Any],
+    ) -> list[Failure]:
+        failures: list[Failure] = []
         for chunk in chunks(list(records)):
             pending = list(chunk)
             for attempt in range(BATCH_ATTEMPTS):
@@ -122,8 +123,8 @@ class QueueOps:
         action: str,
         records: Sequence[DlqRecord],
         make_entry: Callable[[DlqRecord, str], dict],
-        extra: Dict[str, Any],
-    ) -> List[Tuple[DlqRecord, str, bool]]:
+        extra: dict[str, Any],
+    ) -> list[tuple[DlqRecord, str, bool]]:
         """One batch call; returns (record, code, sender_fault) for each failed entry."""
         entries = [make_entry(record, str(index)) for index, record in enumerate(records)]
         method = {
@@ -140,16 +141,22 @@ class QueueOps:
                 raise translated from None
             return [(record, translated.code, False) for record in records]
         return [
-            (records[int(item["Id"])], str(item.get("Code", "Unknown")), bool(item.get("SenderFault")))
+            (
+                records[int(item["Id"])],
+                str(item.get("Code", "Unknown")),
+                bool(item.get("SenderFault")),
+            )
             for item in response.get("Failed") or []
         ]
 
 
-def quarantine_attributes(record: DlqRecord, reason: str, source_queue: str) -> Dict[str, Any]:
+def quarantine_attributes(record: DlqRecord, reason: str, source_queue: str) -> dict[str, Any]:
     """The original attributes plus why and where from, within SQS's limit of ten."""
-    attributes: Dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
     for name, value in record.message_attributes.items():
-        kept = {key: value[key] for key in ("DataType", "StringValue", "BinaryValue") if key in value}
+        kept = {
+            key: value[key] for key in ("DataType", "StringValue", "BinaryValue") if key in value
+        }
         attributes[name] = kept
     notes = {
         "REDRIVE_REASON": reason[:1024],

@@ -14,8 +14,9 @@ Parsing never raises: a body we cannot turn into an event yields a record with
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 ORIGIN_EVENTBRIDGE = "eventbridge_dlq"
 ORIGIN_LAMBDA_DLQ = "lambda_dlq"
@@ -190,7 +191,9 @@ def _apply_message_attributes(record: DlqRecord, attributes: Mapping[str, Any]) 
         record.target_arn = _string_attribute(attributes, "TARGET_ARN")
         record.error_code = _string_attribute(attributes, "ERROR_CODE")
         record.error_message = _string_attribute(attributes, "ERROR_MESSAGE")
-        record.exhausted_retry_condition = _string_attribute(attributes, "EXHAUSTED_RETRY_CONDITION")
+        record.exhausted_retry_condition = _string_attribute(
+            attributes, "EXHAUSTED_RETRY_CONDITION"
+        )
         record.retry_attempts = _int_or_none(_string_attribute(attributes, "RETRY_ATTEMPTS"))
     elif "RequestID" in attributes or "ErrorCode" in attributes:
         record.origin = ORIGIN_LAMBDA_DLQ

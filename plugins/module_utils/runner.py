@@ -8,7 +8,8 @@ options and show the result.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from .aws import AwsError, Clients, bus_name, check_bus, queue_depth, resolve_queue_url
 from .engine import Progress, Redrive
@@ -30,7 +31,7 @@ def execute(
     params: Mapping[str, Any],
     dry_run: bool = False,
     progress: Optional[Progress] = None,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Redrive (or, with dry_run, preview) the queue named in params['queue']."""
     # Options are checked before the first call, so a bad value is reported as
     # itself and not as whatever the network said first.
@@ -57,19 +58,21 @@ def execute(
         check_mode=dry_run,
         queue_depth_before=before,
         queue_depth_after=after,
-        event_bus=bus_name(settings.entry_options.event_bus) if settings.entry_options.event_bus else None,
+        event_bus=bus_name(settings.entry_options.event_bus)
+        if settings.entry_options.event_bus
+        else None,
     )
     return result
 
 
 def list_messages(
     clients: Clients,
-    queues: List[str],
+    queues: list[str],
     params: Mapping[str, Any],
     max_messages: int,
     include_body: bool = True,
     now_ms: Optional[int] = None,
-) -> List[Dict[str, Any]]:
+) -> list[dict[str, Any]]:
     """The lookup's and `peek`'s items for each queue, leaving the queues as found."""
     import time
 
@@ -79,10 +82,10 @@ def list_messages(
         int(params.get("max_request_bytes") or 262144),
     )
     planner.entry_options.validate()
-    items: List[Dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     for queue in queues:
         queue_url = resolve_queue_url(clients.sqs, queue)
-        found: List[Tuple[Any, Any]] = scan(clients, queue_url, planner, max_messages)
+        found: list[tuple[Any, Any]] = scan(clients, queue_url, planner, max_messages)
         stamp = now_ms if now_ms is not None else int(time.time() * 1000)
         items.extend(
             message_item(record, decision, queue_url, stamp, include_body)

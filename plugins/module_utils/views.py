@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from .planning import PUT, Decision
 from .records import DlqRecord
@@ -24,18 +24,20 @@ def message_item(
     queue_url: str,
     now_ms: int,
     include_body: bool = True,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """One message as the lookup returns it; the event only when include_body."""
     entry = None
     if decision.entry is not None:
         entry = dict(decision.entry.fields)
         entry["Size"] = decision.entry.size
+        if "Time" in entry and record.event is not None:
+            entry["Time"] = record.event["time"]  # as received, not as botocore wants it
         if not include_body:
             entry.pop("Detail", None)
     age = None
     if record.sent_timestamp_ms is not None:
         age = round(max(0, now_ms - record.sent_timestamp_ms) / 1000.0, 3)
-    item: Dict[str, Any] = {
+    item: dict[str, Any] = {
         "message_id": record.message_id,
         "queue": queue_url,
         "origin": record.origin,

@@ -88,13 +88,22 @@ def test_peek_json_takes_an_http_queue_url_as_is(world: World, env: dict[str, st
 def test_peek_table(world: World, env: dict[str, str]) -> None:
     dlq = dlq_with(world, eventbridge_dlq_message(s3_cloudtrail_event()), malformed_message())
 
-    run = aws(env, world.endpoint_url, "--output", "table", "eventbridge-dlq", "peek",
-              "--queue", dlq)
+    run = aws(
+        env, world.endpoint_url, "--output", "table", "eventbridge-dlq", "peek", "--queue", dlq
+    )
 
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert lines[0].split() == ["MESSAGE", "ID", "ORIGIN", "ERROR", "SOURCE", "BUS", "SIZE",
-                                "REDRIVE"]
+    assert lines[0].split() == [
+        "MESSAGE",
+        "ID",
+        "ORIGIN",
+        "ERROR",
+        "SOURCE",
+        "BUS",
+        "SIZE",
+        "REDRIVE",
+    ]
     assert len(lines) == 3
     assert any("aws.s3 -> redrive.aws.s3" in line and line.endswith("yes") for line in lines)
     assert any("INVALID_JSON" in line and line.endswith("no: invalid_json") for line in lines)
@@ -105,8 +114,9 @@ def test_dry_run_changes_nothing(world: World, env: dict[str, str]) -> None:
     dlq = dlq_with(world, *(eventbridge_dlq_message(custom_event(n)) for n in range(3)))
     before = world.visible_ids(dlq)
 
-    run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq,
-              "--dry-run", *FAST)
+    run = aws(
+        env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq, "--dry-run", *FAST
+    )
 
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
@@ -122,8 +132,9 @@ def test_redrive_delivers_and_empties_the_dlq(world: World, env: dict[str, str])
     dlq = dlq_with(world, *(eventbridge_dlq_message(event) for event in events))
 
     # By name: the CLI's region (from the config file) and endpoint find the queue.
-    run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive",
-              "--queue", world.name("dlq"), *FAST)
+    run = aws(
+        env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", world.name("dlq"), *FAST
+    )
 
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
@@ -132,17 +143,30 @@ def test_redrive_delivers_and_empties_the_dlq(world: World, env: dict[str, str])
     delivered = world.captured_events(capture)
     # PutEvents gives each event a new id; the detail comes back as it was.
     assert sorted(map(canonical, (e["detail"] for e in delivered))) == sorted(
-        map(canonical, (e["detail"] for e in events)))
+        map(canonical, (e["detail"] for e in events))
+    )
     assert {event["source"] for event in delivered} == {"redrive.aws.s3", "com.example.shop"}
 
 
-def test_kept_message_exits_2_with_progress_on_a_terminal(world: World, env: dict[str, str]) -> None:
+def test_kept_message_exits_2_with_progress_on_a_terminal(
+    world: World, env: dict[str, str]
+) -> None:
     capture = world.capture()
     dlq = dlq_with(world, eventbridge_dlq_message(custom_event(1)), malformed_message())
     terminal, stderr = pty.openpty()
     try:
-        run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq, *FAST,
-                  stdout=subprocess.PIPE, stderr=stderr, capture_output=False)
+        run = aws(
+            env,
+            world.endpoint_url,
+            "eventbridge-dlq",
+            "redrive",
+            "--queue",
+            dlq,
+            *FAST,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            capture_output=False,
+        )
         os.close(stderr)
         progress = read_all(terminal)
     finally:
@@ -208,8 +232,9 @@ def test_a_broken_collection_breaks_only_eventbridge_dlq(
     broken_env = {**env, "PYTHONPATH": str(broken)}
     dlq = world.queue("dlq")
 
-    listing = aws(broken_env, world.endpoint_url, "sqs", "list-queues",
-                  "--queue-name-prefix", world.prefix)
+    listing = aws(
+        broken_env, world.endpoint_url, "sqs", "list-queues", "--queue-name-prefix", world.prefix
+    )
     peek = aws(broken_env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq)
 
     assert listing.returncode == 0 and json.loads(listing.stdout)["QueueUrls"] == [dlq]

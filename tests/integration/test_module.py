@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Optional
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
 from tests.support.events import (
@@ -20,11 +20,13 @@ MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
 FAST = {"wait_seconds": 0, "empty_receives": 1}
 
 
-def redrive_task(name: str = "redrive", **options: Any) -> Dict[str, Any]:
+def redrive_task(name: str = "redrive", **options: Any) -> dict[str, Any]:
     return {"name": name, MODULE: {**FAST, **options}, "register": "out", "ignore_errors": True}
 
 
-def play(world: World, tmp: Path, tasks: List[Dict[str, Any]], args: Optional[List[str]] = None) -> PlaybookRun:
+def play(
+    world: World, tmp: Path, tasks: list[dict[str, Any]], args: Optional[list[str]] = None
+) -> PlaybookRun:
     return run_playbook(tmp, tasks, world.endpoint_url, extra_args=args)
 
 
@@ -44,7 +46,9 @@ def test_full_drain_puts_events_back_intact(world: World, tmp_path: Path) -> Non
     assert result["sources_rewritten"] == 1
     assert result["by_bus"] == {"default": {"redriven": 2}}
     assert world.depth(dlq) == {"visible": 0, "in_flight": 0}
-    delivered = {event["detail"].get("orderId", "s3"): event for event in world.captured_events(capture)}
+    delivered = {
+        event["detail"].get("orderId", "s3"): event for event in world.captured_events(capture)
+    }
     assert delivered["s3"]["source"] == "redrive.aws.s3"
     assert delivered["ORD-00001"]["source"] == "com.example.shop"
     for original, key in ((s3, "s3"), (shop, "ORD-00001")):
@@ -61,7 +65,13 @@ def test_bus_comes_from_rule_arn(world: World, tmp_path: Path) -> None:
     dlq = world.queue("dlq")
     on_bus = world.capture(bus)
     on_default = world.capture()
-    world.send(dlq, [eventbridge_dlq_message(custom_event(n), rule=rule_arn("to-billing", bus=bus)) for n in range(3)])
+    world.send(
+        dlq,
+        [
+            eventbridge_dlq_message(custom_event(n), rule=rule_arn("to-billing", bus=bus))
+            for n in range(3)
+        ],
+    )
 
     run = play(world, tmp_path, [redrive_task(queue=dlq)])
 
@@ -70,7 +80,9 @@ def test_bus_comes_from_rule_arn(world: World, tmp_path: Path) -> None:
     assert world.captured_events(on_default) == []
 
 
-def test_check_mode_changes_nothing_then_real_run_then_idempotent(world: World, tmp_path: Path) -> None:
+def test_check_mode_changes_nothing_then_real_run_then_idempotent(
+    world: World, tmp_path: Path
+) -> None:
     dlq = world.queue("dlq")
     capture = world.capture()
     world.send(dlq, [eventbridge_dlq_message(custom_event(n)) for n in range(4)])
@@ -103,7 +115,11 @@ def test_check_mode_changes_nothing_then_real_run_then_idempotent(world: World, 
 
 def test_empty_queue_is_not_changed_in_check_mode_either(world: World, tmp_path: Path) -> None:
     dlq = world.queue("dlq")
-    run = play(world, tmp_path, [redrive_task("real", queue=dlq), redrive_task("check", queue=dlq, check_mode=True)])
+    run = play(
+        world,
+        tmp_path,
+        [redrive_task("real", queue=dlq), redrive_task("check", queue=dlq, check_mode=True)],
+    )
     assert run.result("real")["changed"] is False
     assert run.result("check")["changed"] is False
 
@@ -132,7 +148,9 @@ def test_quarantine_moves_unredrivable_messages_with_reason(world: World, tmp_pa
     bad = malformed_message()
     world.send(dlq, [bad, eventbridge_dlq_message(custom_event(1))])
 
-    run = play(world, tmp_path, [redrive_task(queue=dlq, quarantine_queue=world.name("quarantine"))])
+    run = play(
+        world, tmp_path, [redrive_task(queue=dlq, quarantine_queue=world.name("quarantine"))]
+    )
 
     result = run.result("redrive")
     assert (result["redriven"], result["quarantined"], result["kept"]) == (1, 1, 0)
@@ -149,10 +167,17 @@ def test_quarantine_moves_unredrivable_messages_with_reason(world: World, tmp_pa
 def test_filters_select_and_leave_the_rest_visible(world: World, tmp_path: Path) -> None:
     dlq = world.queue("dlq")
     capture = world.capture()
-    timeouts = world.send(dlq, [eventbridge_dlq_message(custom_event(n), error_code="TIMEOUT") for n in range(3)])
+    timeouts = world.send(
+        dlq, [eventbridge_dlq_message(custom_event(n), error_code="TIMEOUT") for n in range(3)]
+    )
     others = world.send(
         dlq,
-        [eventbridge_dlq_message(custom_event(n), error_code="NO_PERMISSIONS", rule=rule_arn("other")) for n in range(2)],
+        [
+            eventbridge_dlq_message(
+                custom_event(n), error_code="NO_PERMISSIONS", rule=rule_arn("other")
+            )
+            for n in range(2)
+        ],
     )
 
     run = play(world, tmp_path, [redrive_task(queue=dlq, error_codes=["TIMEOUT"])])
@@ -162,7 +187,9 @@ def test_filters_select_and_leave_the_rest_visible(world: World, tmp_path: Path)
     assert world.visible_ids(dlq) == sorted(others)
     assert len(world.captured_events(capture)) == len(timeouts)
 
-    nothing = play(world, tmp_path / "again", [redrive_task(queue=dlq, rule_arns=[rule_arn("nope")])])
+    nothing = play(
+        world, tmp_path / "again", [redrive_task(queue=dlq, rule_arns=[rule_arn("nope")])]
+    )
     assert nothing.result("redrive")["changed"] is False
     assert nothing.result("redrive")["filtered_out"] == 2
     assert world.visible_ids(dlq) == sorted(others)
@@ -184,7 +211,8 @@ def test_duplicates_are_put_once(world: World, tmp_path: Path) -> None:
     capture = world.capture()
     event = custom_event(1)
     copies = [
-        eventbridge_dlq_message(event, target_arn=f"arn:aws:sqs:us-east-1:123456789012:t{n}") for n in range(3)
+        eventbridge_dlq_message(event, target_arn=f"arn:aws:sqs:us-east-1:123456789012:t{n}")
+        for n in range(3)
     ]
     world.send(dlq, copies)
 
@@ -236,7 +264,13 @@ def test_bad_input_fails_clearly_and_changes_nothing(world: World, tmp_path: Pat
     assert "no-such-bus" in run.result("missing bus")["msg"]
     assert run.result("missing bus")["error"]["code"] == "ResourceNotFoundException"
     assert "must not be the queue being redriven" in run.result("same quarantine")["msg"]
-    for task in ("aws override", "zero workers", "negative bound", "missing bus", "same quarantine"):
+    for task in (
+        "aws override",
+        "zero workers",
+        "negative bound",
+        "missing bus",
+        "same quarantine",
+    ):
         assert run.status(task) == "failed"
     assert world.depth(dlq) == {"visible": 1, "in_flight": 0}
 
@@ -247,8 +281,13 @@ def test_no_credentials_is_a_clear_error(world: World, tmp_path: Path) -> None:
         tmp_path,
         [redrive_task(queue=dlq)],
         world.endpoint_url,
-        env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-             "AWS_CONFIG_FILE": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"},
+        env={
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
     )
     result = run.result("redrive")
     assert run.status("redrive") == "failed"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Optional
 
 import yaml
 
@@ -35,15 +35,17 @@ class PlaybookRun:
     returncode: int
     stdout: str
     stderr: str
-    results: List[Dict[str, Any]]
+    results: list[dict[str, Any]]
 
-    def result(self, task: str) -> Dict[str, Any]:
+    def result(self, task: str) -> dict[str, Any]:
         """The result of the (last) task with this name."""
         for line in reversed(self.results):
             if line["task"] == task:
                 return line["result"]
-        raise KeyError(f"no result for task {task!r}; ran: {[r['task'] for r in self.results]}\n"
-                       f"{self.stdout}\n{self.stderr}")
+        raise KeyError(
+            f"no result for task {task!r}; ran: {[r['task'] for r in self.results]}\n"
+            f"{self.stdout}\n{self.stderr}"
+        )
 
     def status(self, task: str) -> str:
         for line in reversed(self.results):
@@ -52,7 +54,7 @@ class PlaybookRun:
         raise KeyError(task)
 
 
-def base_env(tmp: Path, endpoint_url: Optional[str]) -> Dict[str, str]:
+def base_env(tmp: Path, endpoint_url: Optional[str]) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -81,11 +83,11 @@ def base_env(tmp: Path, endpoint_url: Optional[str]) -> Dict[str, str]:
 
 def run_playbook(
     tmp: Path,
-    tasks: List[Dict[str, Any]],
+    tasks: list[dict[str, Any]],
     endpoint_url: Optional[str],
-    extra_args: Optional[List[str]] = None,
-    env: Optional[Dict[str, str]] = None,
-    play: Optional[Dict[str, Any]] = None,
+    extra_args: Optional[list[str]] = None,
+    env: Optional[dict[str, str]] = None,
+    play: Optional[dict[str, Any]] = None,
     timeout: float = 300,
 ) -> PlaybookRun:
     """Write a one-play playbook on localhost and run it with ansible-playbook."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Optional
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -15,7 +15,7 @@ def rule_arn(name: str, bus: str = "default") -> str:
     return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{path}"
 
 
-def s3_cloudtrail_event(key: str = "invoices/2026/11/0001.pdf", **overrides: Any) -> Dict[str, Any]:
+def s3_cloudtrail_event(key: str = "invoices/2026/11/0001.pdf", **overrides: Any) -> dict[str, Any]:
     """An S3 object-level API call as EventBridge delivers it via CloudTrail."""
     event = {
         "version": "0",
@@ -42,7 +42,7 @@ def s3_cloudtrail_event(key: str = "invoices/2026/11/0001.pdf", **overrides: Any
     return event
 
 
-def custom_event(number: int = 1, **overrides: Any) -> Dict[str, Any]:
+def custom_event(number: int = 1, **overrides: Any) -> dict[str, Any]:
     """A custom application event with Japanese text and a float that must keep its spelling."""
     event = {
         "version": "0",
@@ -65,23 +65,23 @@ def custom_event(number: int = 1, **overrides: Any) -> Dict[str, Any]:
     return event
 
 
-def body_of(event: Dict[str, Any]) -> str:
+def body_of(event: dict[str, Any]) -> str:
     """The event as EventBridge serialises it: compact, non-ASCII kept."""
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
-def _string(value: str) -> Dict[str, str]:
+def _string(value: str) -> dict[str, str]:
     return {"DataType": "String", "StringValue": value}
 
 
 def eventbridge_dlq_message(
-    event: Dict[str, Any],
+    event: dict[str, Any],
     rule: Optional[str] = None,
     target_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:billing-ingest",
     error_code: str = "CONNECTION_FAILURE",
     condition: str = "MaximumRetryAttempts",
     body: Optional[str] = None,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """send_message kwargs (less QueueUrl) for a rule-target DLQ message."""
     return {
         "MessageBody": body if body is not None else body_of(event),
@@ -96,7 +96,7 @@ def eventbridge_dlq_message(
     }
 
 
-def lambda_dlq_message(event: Dict[str, Any]) -> Dict[str, Any]:
+def lambda_dlq_message(event: dict[str, Any]) -> dict[str, Any]:
     """An asynchronous-invocation DLQ message of a Lambda function behind a rule."""
     return {
         "MessageBody": body_of(event),
@@ -108,7 +108,7 @@ def lambda_dlq_message(event: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def lambda_destination_message(event: Dict[str, Any]) -> Dict[str, Any]:
+def lambda_destination_message(event: dict[str, Any]) -> dict[str, Any]:
     """A Lambda on-failure destination record wrapping the event."""
     record = {
         "version": "1.0",
@@ -130,11 +130,13 @@ def lambda_destination_message(event: Dict[str, Any]) -> Dict[str, Any]:
     return {"MessageBody": body_of(record), "MessageAttributes": {}}
 
 
-def malformed_message(body: str = '{"source": "com.example.shop", "detail-type": "x", ') -> Dict[str, Any]:
+def malformed_message(
+    body: str = '{"source": "com.example.shop", "detail-type": "x", ',
+) -> dict[str, Any]:
     return eventbridge_dlq_message({}, body=body, error_code="INVALID_JSON")
 
 
-def mixed_messages(count: int) -> List[Dict[str, Any]]:
+def mixed_messages(count: int) -> list[dict[str, Any]]:
     """A mix of every shape, cycling: S3 via CloudTrail, custom, Lambda DLQ,
     Lambda destination, and one malformed body in every ten."""
     shapes = []

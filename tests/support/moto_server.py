@@ -6,8 +6,8 @@ import logging
 import socket
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from moto.server import ThreadedMotoServer
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Optional
 
 import boto3
 import botocore.config
@@ -51,7 +52,7 @@ class World:
         self.events.create_event_bus(Name=name)
         return name
 
-    def capture(self, bus: str = "default", pattern: Optional[Dict[str, Any]] = None) -> str:
+    def capture(self, bus: str = "default", pattern: Optional[dict[str, Any]] = None) -> str:
         """A rule on `bus` sending every matching event to a new capture queue."""
         queue_url = self.queue(f"capture-{uuid.uuid4().hex[:6]}")
         rule = self.name(f"capture-{uuid.uuid4().hex[:6]}")
@@ -61,19 +62,22 @@ class World:
             EventPattern=json.dumps(pattern or {"account": [ACCOUNT]}),
         )
         self.events.put_targets(
-            Rule=rule, EventBusName=bus, Targets=[{"Id": "capture", "Arn": self.queue_arn(queue_url)}]
+            Rule=rule,
+            EventBusName=bus,
+            Targets=[{"Id": "capture", "Arn": self.queue_arn(queue_url)}],
         )
         return queue_url
 
-    def send(self, queue_url: str, messages: Iterable[Dict[str, Any]]) -> List[str]:
+    def send(self, queue_url: str, messages: Iterable[dict[str, Any]]) -> list[str]:
         """Send send_message kwargs; return the message ids in order."""
         return [
-            self.sqs.send_message(QueueUrl=queue_url, **message)["MessageId"] for message in messages
+            self.sqs.send_message(QueueUrl=queue_url, **message)["MessageId"]
+            for message in messages
         ]
 
-    def drain(self, queue_url: str) -> List[Dict[str, Any]]:
+    def drain(self, queue_url: str) -> list[dict[str, Any]]:
         """Receive and delete everything (for capture queues)."""
-        found: List[Dict[str, Any]] = []
+        found: list[dict[str, Any]] = []
         while True:
             messages = self.sqs.receive_message(
                 QueueUrl=queue_url,
@@ -85,13 +89,16 @@ class World:
             found.extend(messages)
             self.sqs.delete_message_batch(
                 QueueUrl=queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                ],
             )
 
-    def captured_events(self, queue_url: str) -> List[Dict[str, Any]]:
+    def captured_events(self, queue_url: str) -> list[dict[str, Any]]:
         return [json.loads(message["Body"]) for message in self.drain(queue_url)]
 
-    def depth(self, queue_url: str) -> Dict[str, int]:
+    def depth(self, queue_url: str) -> dict[str, int]:
         attributes = self.sqs.get_queue_attributes(
             QueueUrl=queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -101,10 +108,10 @@ class World:
             "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
         }
 
-    def visible_ids(self, queue_url: str) -> List[str]:
+    def visible_ids(self, queue_url: str) -> list[str]:
         """Ids of the messages in a queue, looked at without changing it for long:
         received with a short visibility and made visible again."""
-        seen: Dict[str, str] = {}
+        seen: dict[str, str] = {}
         while True:
             messages = self.sqs.receive_message(
                 QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30

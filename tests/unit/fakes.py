@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Optional
 
 from botocore.exceptions import ClientError
 
@@ -24,7 +24,7 @@ def client_error(code: str, operation: str, message: str = "injected") -> Client
 class _Message:
     message_id: str
     body: str
-    attributes: Dict[str, Any]
+    attributes: dict[str, Any]
     visible_at: float = 0.0
     handle: str = ""
     receives: int = 0
@@ -33,21 +33,23 @@ class _Message:
 @dataclass
 class FakeSqs:
     clock: Callable[[], float] = time.monotonic
-    messages: Dict[str, _Message] = field(default_factory=dict)
+    messages: dict[str, _Message] = field(default_factory=dict)
     calls: Counter = field(default_factory=Counter)
-    delete_failures: Dict[str, int] = field(default_factory=dict)
-    sent: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    delete_failures: dict[str, int] = field(default_factory=dict)
+    sent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count()
         self._lock = threading.Lock()
 
-    def add(self, body: str, attributes: Optional[Dict[str, Any]] = None) -> str:
+    def add(self, body: str, attributes: Optional[dict[str, Any]] = None) -> str:
         message_id = f"m{next(self._ids):05d}"
         self.messages[message_id] = _Message(message_id, body, attributes or {})
         return message_id
 
-    def receive_message(self, QueueUrl: str, MaxNumberOfMessages: int, VisibilityTimeout: int, **_: Any):
+    def receive_message(
+        self, QueueUrl: str, MaxNumberOfMessages: int, VisibilityTimeout: int, **_: Any
+    ):
         with self._lock:
             self.calls["ReceiveMessage"] += 1
             now = self.clock()
@@ -65,8 +67,10 @@ class FakeSqs:
                             "ReceiptHandle": message.handle,
                             "Body": message.body,
                             "MessageAttributes": message.attributes,
-                            "Attributes": {"ApproximateReceiveCount": str(message.receives),
-                                           "SentTimestamp": "1763640000000"},
+                            "Attributes": {
+                                "ApproximateReceiveCount": str(message.receives),
+                                "SentTimestamp": "1763640000000",
+                            },
                         }
                     )
             return {"Messages": found} if found else {}
@@ -75,7 +79,7 @@ class FakeSqs:
         message = self.messages.get(handle.split("#")[0])
         return message if message is not None and message.handle == handle else None
 
-    def delete_message_batch(self, QueueUrl: str, Entries: List[Dict[str, Any]]):
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]):
         with self._lock:
             self.calls["DeleteMessageBatch"] += 1
             failed = []
@@ -83,14 +87,16 @@ class FakeSqs:
                 message_id = entry["ReceiptHandle"].split("#")[0]
                 if self.delete_failures.get(message_id, 0) > 0:
                     self.delete_failures[message_id] -= 1
-                    failed.append({"Id": entry["Id"], "Code": "InternalError", "SenderFault": False})
+                    failed.append(
+                        {"Id": entry["Id"], "Code": "InternalError", "SenderFault": False}
+                    )
                     continue
                 message = self._find(entry["ReceiptHandle"])
                 if message is not None:  # a stale handle "succeeds" and deletes nothing
                     del self.messages[message.message_id]
             return {"Successful": [], "Failed": failed}
 
-    def change_message_visibility_batch(self, QueueUrl: str, Entries: List[Dict[str, Any]]):
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]):
         with self._lock:
             self.calls["ChangeMessageVisibilityBatch"] += 1
             for entry in Entries:
@@ -99,13 +105,13 @@ class FakeSqs:
                     message.visible_at = self.clock() + entry["VisibilityTimeout"]
             return {"Successful": [], "Failed": []}
 
-    def send_message_batch(self, QueueUrl: str, Entries: List[Dict[str, Any]]):
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]):
         with self._lock:
             self.calls["SendMessageBatch"] += 1
             self.sent.setdefault(QueueUrl, []).extend(Entries)
             return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
-    def visible(self) -> List[str]:
+    def visible(self) -> list[str]:
         now = self.clock()
         return sorted(m.message_id for m in self.messages.values() if m.visible_at <= now)
 
@@ -114,9 +120,9 @@ class FakeSqs:
 class FakeEvents:
     """Accepts entries unless `fail(entry, attempt)` returns an error code."""
 
-    fail: Callable[[Dict[str, Any], int], Optional[str]] = lambda entry, attempt: None
+    fail: Callable[[dict[str, Any], int], Optional[str]] = lambda entry, attempt: None
     whole_call_error: Optional[str] = None
-    accepted: List[Dict[str, Any]] = field(default_factory=list)
+    accepted: list[dict[str, Any]] = field(default_factory=list)
     attempts: Counter = field(default_factory=Counter)
     calls: Counter = field(default_factory=Counter)
     delay: float = 0.0
@@ -124,7 +130,7 @@ class FakeEvents:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
 
-    def put_events(self, Entries: List[Dict[str, Any]]):
+    def put_events(self, Entries: list[dict[str, Any]]):
         if self.delay:
             time.sleep(self.delay)
         with self._lock:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -58,8 +58,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 details = st.dictionaries(
@@ -72,7 +73,7 @@ details = st.dictionaries(
 @settings(max_examples=500)
 @given(details, st.booleans(), st.sampled_from([None, (",", ":")]))
 def test_detail_round_trips_with_key_order(
-    detail: Dict[str, Any], ascii_only: bool, separators: Any
+    detail: dict[str, Any], ascii_only: bool, separators: Any
 ) -> None:
     event = {"id": "e", "source": "com.example", "detail-type": "t", "detail": detail}
     body = json.dumps(event, ensure_ascii=ascii_only, separators=separators)
@@ -83,4 +84,6 @@ def test_detail_round_trips_with_key_order(
     assert decoded == detail
     assert list(decoded) == list(detail)
     if not ascii_only:
-        assert entry.fields["Detail"] == json.dumps(detail, ensure_ascii=False, separators=separators)
+        assert entry.fields["Detail"] == json.dumps(
+            detail, ensure_ascii=False, separators=separators
+        )

@@ -65,10 +65,17 @@ def test_every_option_is_a_kebab_case_argument_of_the_mapped_type() -> None:
 def test_peek_takes_the_lookup_options() -> None:
     table = arguments(plugin.peek_arguments(options))
     wanted = {o.name.replace("_", "-") for o in options.OPTIONS if o.in_lookup}
-    flags = {f"no-{o.name.replace('_', '-')}" for o in options.OPTIONS
-             if o.in_lookup and o.type == "bool"}
-    assert set(table) == wanted | flags | {"queue", "max-messages", "include-body",
-                                           "no-include-body"}
+    flags = {
+        f"no-{o.name.replace('_', '-')}"
+        for o in options.OPTIONS
+        if o.in_lookup and o.type == "bool"
+    }
+    assert set(table) == wanted | flags | {
+        "queue",
+        "max-messages",
+        "include-body",
+        "no-include-body",
+    }
 
 
 @pytest.mark.parametrize("table", [plugin.peek_arguments, plugin.redrive_arguments])
@@ -78,11 +85,21 @@ def test_no_argument_is_fetched_as_a_parameter_file(table: Any) -> None:
 
 
 def test_parsed_values_have_the_module_types_and_defaults() -> None:
-    params = parse(plugin.RedriveCommand, [
-        "--queue", "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
-        "--error-codes", "CONNECTION_FAILURE", "TIMEOUT",
-        "--max-seconds", "1.5", "--concurrency", "3", "--no-dedupe",
-    ])
+    params = parse(
+        plugin.RedriveCommand,
+        [
+            "--queue",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
+            "--error-codes",
+            "CONNECTION_FAILURE",
+            "TIMEOUT",
+            "--max-seconds",
+            "1.5",
+            "--concurrency",
+            "3",
+            "--no-dedupe",
+        ],
+    )
     assert params["queue"] == "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"
     assert params["error_codes"] == ["CONNECTION_FAILURE", "TIMEOUT"]
     assert params["max_seconds"] == 1.5 and params["concurrency"] == 3
@@ -100,8 +117,12 @@ def test_peek_defaults() -> None:
 
 def test_usage_errors_exit_1_not_2_which_means_kept() -> None:
     assert plugin.RedriveCommand(FakeSession())(["--queue"], argparse.Namespace()) == 1
-    assert plugin.RedriveCommand(FakeSession())(
-        ["--queue", "q", "--concurrency", "many"], argparse.Namespace()) == 1
+    assert (
+        plugin.RedriveCommand(FakeSession())(
+            ["--queue", "q", "--concurrency", "many"], argparse.Namespace()
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -140,6 +161,7 @@ def test_plugin_import_is_light(tmp_path: Path) -> None:
         "'ansible_collections.redrive.eventbridge.plugins'))))"
     )
     env = {**os.environ, "PYTHONPATH": str(collections_root(tmp_path))}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     assert done.stdout.strip() == "[]"

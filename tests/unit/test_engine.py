@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -20,7 +20,7 @@ from tests.unit.fakes import FakeEvents, FakeSqs
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"
 
 
-def seed(sqs: FakeSqs, count: int, **event: Any) -> Dict[str, str]:
+def seed(sqs: FakeSqs, count: int, **event: Any) -> dict[str, str]:
     """Message id → order id of each seeded event."""
     ids = {}
     for number in range(count):
@@ -29,19 +29,19 @@ def seed(sqs: FakeSqs, count: int, **event: Any) -> Dict[str, str]:
     return ids
 
 
-def order_of(entry: Dict[str, Any]) -> str:
+def order_of(entry: dict[str, Any]) -> str:
     return json.loads(entry["Detail"])["orderId"]
 
 
-def run(sqs: FakeSqs, events: FakeEvents, **settings: Any) -> Dict[str, Any]:
+def run(sqs: FakeSqs, events: FakeEvents, **settings: Any) -> dict[str, Any]:
     options = {"wait_seconds": 0, "empty_receives": 1, "check_buses": False, **settings}
     return Redrive(Clients(sqs, events), RedriveSettings(QUEUE, **options)).run()
 
 
-def failing(codes: Dict[str, str], until_attempt: int = 99):
+def failing(codes: dict[str, str], until_attempt: int = 99):
     """Fail entries of these order ids with a code up to an attempt number."""
 
-    def fail(entry: Dict[str, Any], attempt: int) -> Optional[str]:
+    def fail(entry: dict[str, Any], attempt: int) -> Optional[str]:
         code = codes.get(order_of(entry))
         return code if code and attempt <= until_attempt else None
 
@@ -71,7 +71,9 @@ def test_drain_deletes_exactly_the_accepted(concurrency: int) -> None:
 def test_retryable_entries_are_retried_then_delivered() -> None:
     sqs, events = FakeSqs(), FakeEvents()
     seed(sqs, 10)
-    events.fail = failing({"ORD-00001": "ThrottlingException", "ORD-00002": "InternalFailure"}, until_attempt=2)
+    events.fail = failing(
+        {"ORD-00001": "ThrottlingException", "ORD-00002": "InternalFailure"}, until_attempt=2
+    )
 
     result = run(sqs, events)
 
@@ -149,7 +151,9 @@ def test_copies_of_one_event_are_put_once(concurrency: int) -> None:
 
     assert result["redriven"] == 21
     assert result["duplicates_skipped"] == 29
-    assert [order_of(e) for e in events.accepted].count("ORD-00001") == 2  # one copy + the seeded one
+    assert [order_of(e) for e in events.accepted].count(
+        "ORD-00001"
+    ) == 2  # one copy + the seeded one
     assert not sqs.messages
 
 
@@ -201,7 +205,9 @@ def test_non_fatal_whole_call_error_keeps_the_batch() -> None:
     seed(sqs, 3)
     result = run(sqs, events)
     assert (result["redriven"], result["kept"]) == (0, 3)
-    assert result["kept_messages"][0]["reason"].startswith("ValidationException: whole request failed")
+    assert result["kept_messages"][0]["reason"].startswith(
+        "ValidationException: whole request failed"
+    )
     assert len(sqs.visible()) == 3
 
 
@@ -226,7 +232,9 @@ def test_api_economy_on_a_full_queue() -> None:
         ({"quarantine_queue_url": QUEUE}, "must not be the queue being redriven"),
     ],
 )
-def test_absurd_settings_are_refused_before_any_call(settings: Dict[str, Any], message: str) -> None:
+def test_absurd_settings_are_refused_before_any_call(
+    settings: dict[str, Any], message: str
+) -> None:
     sqs, events = FakeSqs(), FakeEvents()
     with pytest.raises(SettingsError, match=message):
         run(sqs, events, **settings)

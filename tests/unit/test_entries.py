@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -10,9 +11,15 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import
     build_entry,
     bus_from_rule_arn,
     entry_size,
+    event_time,
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.records import parse_message
-from tests.support.events import custom_event, eventbridge_dlq_message, rule_arn, s3_cloudtrail_event
+from tests.support.events import (
+    custom_event,
+    eventbridge_dlq_message,
+    rule_arn,
+    s3_cloudtrail_event,
+)
 from tests.unit.test_records import received
 
 
@@ -48,7 +55,10 @@ def test_source_policy() -> None:
     shop = record_for(custom_event())
     assert build_entry(s3, EntryOptions()).fields["Source"] == "redrive.aws.s3"
     assert build_entry(s3, EntryOptions()).source_rewritten
-    assert build_entry(s3, EntryOptions(aws_source_prefix="replay.")).fields["Source"] == "replay.aws.s3"
+    assert (
+        build_entry(s3, EntryOptions(aws_source_prefix="replay.")).fields["Source"]
+        == "replay.aws.s3"
+    )
     assert build_entry(shop, EntryOptions()).fields["Source"] == "com.example.shop"
     assert not build_entry(shop, EntryOptions()).source_rewritten
     fixed = EntryOptions(source_override="dlq.redrive")
@@ -75,12 +85,13 @@ def test_entry_fields_and_size() -> None:
     event = custom_event()
     entry = build_entry(record_for(event), EntryOptions())
     assert entry.fields["DetailType"] == "注文確定"
-    assert entry.fields["Time"] == "2026-11-21T12:00:00Z"
+    assert entry.fields["Time"] == datetime.datetime(2026, 11, 21, 12, tzinfo=datetime.timezone.utc)
     assert entry.fields["Resources"] == event["resources"]
     assert json.loads(entry.fields["Detail"]) == event["detail"]
     assert "抹茶" in entry.fields["Detail"]
     expected = 14 + sum(
-        len(text.encode()) for text in ("com.example.shop", "注文確定", entry.fields["Detail"], *event["resources"])
+        len(text.encode())
+        for text in ("com.example.shop", "注文確定", entry.fields["Detail"], *event["resources"])
     )
     assert entry.size == expected == entry_size(entry.fields)
 
@@ -113,3 +124,19 @@ def test_marker_on_empty_detail_and_existing_key() -> None:
     assert json.loads(build_entry(empty, EntryOptions(marker_field="m")).fields["Detail"])["m"]
     taken = record_for(custom_event(detail={"m": 1}))
     assert build_entry(taken, EntryOptions(marker_field="m")).fields["Detail"] == '{"m":1}'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-21T12:00:00Z", datetime.datetime(2026, 11, 21, 12, tzinfo=datetime.timezone.utc)),
+        (
+            "2026-11-21T12:00:00+09:00",
+            datetime.datetime(2026, 11, 21, 3, tzinfo=datetime.timezone.utc),
+        ),
+        ("2026-11-21T12:00:00", datetime.datetime(2026, 11, 21, 12, tzinfo=datetime.timezone.utc)),
+        ("yesterday", "yesterday"),
+    ],
+)
+def test_event_time(text: str, expected: object) -> None:
+    assert event_time(text) == expected

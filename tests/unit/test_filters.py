@@ -29,9 +29,10 @@ def test_each_criterion() -> None:
     target = item.target_arn
     assert RecordFilter.build(target_arns=[target]).matches(item, now)
     assert RecordFilter.build(target_arns=["x"]).mismatch(item, now) == "target_arns"
-    assert RecordFilter.build(
-        exhausted_retry_conditions=["MaximumRetryAttempts"]
-    ).mismatch(item, now) == "exhausted_retry_conditions"
+    assert (
+        RecordFilter.build(exhausted_retry_conditions=["MaximumRetryAttempts"]).mismatch(item, now)
+        == "exhausted_retry_conditions"
+    )
     assert RecordFilter.build(message_ids=[item.message_id]).matches(item, now)
     assert RecordFilter.build(message_ids=["other"]).mismatch(item, now) == "message_ids"
     assert RecordFilter.build(min_age_seconds=3000).matches(item, now)

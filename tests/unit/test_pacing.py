@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import List
-
 from ansible_collections.redrive.eventbridge.plugins.module_utils.pacing import (
     BACKOFF_CAP_SECONDS,
     Pacer,
@@ -12,7 +10,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.pacing import 
 class FakeClock:
     def __init__(self) -> None:
         self.now = 0.0
-        self.sleeps: List[float] = []
+        self.sleeps: list[float] = []
 
     def __call__(self) -> float:
         return self.now

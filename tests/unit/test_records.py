@@ -37,7 +37,9 @@ def received(send_kwargs: dict, message_id: str = "m-1") -> dict:
 def test_eventbridge_dlq_message_keeps_failure_context() -> None:
     event = s3_cloudtrail_event()
     message = eventbridge_dlq_message(
-        event, rule=rule_arn("ingest", bus="billing"), error_code="THROTTLING",
+        event,
+        rule=rule_arn("ingest", bus="billing"),
+        error_code="THROTTLING",
         condition="MaximumEventAgeInSeconds",
     )
     record = parse_message(received(message))
@@ -60,7 +62,10 @@ def test_detail_text_is_kept_byte_for_byte() -> None:
     )
     record = parse_message(received({"MessageBody": body}))
     assert record.redrivable
-    assert record.detail_text == '{"total": 2401.00, "z": 1, "a": "抹茶", "big": 1e400, "esc": "\\u65e5"}'
+    assert (
+        record.detail_text
+        == '{"total": 2401.00, "z": 1, "a": "抹茶", "big": 1e400, "esc": "\\u65e5"}'
+    )
 
 
 def test_lambda_dlq_message() -> None:
@@ -102,7 +107,10 @@ def test_lambda_destination_record_unwraps_request_payload() -> None:
         ('{"source": "s", "detail-type": "x", "detail": [1]}', "detail_not_object"),
         ('{"source": 5, "detail-type": "x", "detail": {}}', "invalid_source"),
         ('{"source": "s", "detail-type": "", "detail": {}}', "invalid_detail_type"),
-        ('{"source": "s", "detail-type": "x", "detail": {}, "resources": [1]}', "invalid_resources"),
+        (
+            '{"source": "s", "detail-type": "x", "detail": {}, "resources": [1]}',
+            "invalid_resources",
+        ),
         ('{"source": "s", "detail-type": "x", "detail": {}, "time": 5}', "invalid_time"),
         ('{"requestContext": {}, "requestPayload": "x"}', "destination_payload_not_object"),
         ("[" * 100000, "invalid_json"),

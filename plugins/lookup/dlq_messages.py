@@ -1,0 +1,329 @@
+# Copyright: redrive.eventbridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: dlq_messages
+author:
+  - redrive.eventbridge developers
+version_added: 0.1.0
+short_description: List the messages of an EventBridge dead-letter queue without changing it
+description:
+  - Returns one item per message of one or more SQS dead-letter queues (DLQs) that an EventBridge rule
+    target, a Lambda asynchronous invocation or a Lambda on-failure destination filled, with the failure
+    attributes, the event, the PutEvents entry that M(redrive.eventbridge.eventbridge_dlq_redrive) would put
+    for it and whether it can be redriven.
+  - Messages are parsed, filtered and turned into entries by the same code as the module, so the lookup
+    and the module never disagree about a message. Pass the RV(_raw[].message_id) values a playbook
+    selected to the module's O(redrive.eventbridge.eventbridge_dlq_redrive#module:message_ids) to redrive
+    exactly those messages.
+  - Read-only. It never deletes, sends or puts anything. To reach past the first ten messages it hides
+    each message it has seen for a short time, and makes every one of them visible again before it
+    returns, also when it fails.
+options:
+  _terms:
+    description: The dead-letter queues, each as a name, a queue URL or a queue ARN.
+    type: list
+    elements: str
+    required: true
+  max_messages:
+    description:
+      - Return at most this many messages per queue (counting only messages the filters select).
+      - Every message received raises its C(ApproximateReceiveCount), so keep this as low as the task allows.
+    type: int
+    default: 100
+  include_body:
+    description:
+      - Include the event (RV(_raw[].event)), the entry's C(Detail) and, for messages that could not be parsed,
+        the raw RV(_raw[].body).
+      - Set V(false) when the events hold personal data and only the attributes are needed.
+    type: bool
+    default: true
+  rule_arns:
+    description: Only messages whose C(RULE_ARN) attribute is one of these.
+    type: list
+    elements: str
+  target_arns:
+    description: Only messages whose C(TARGET_ARN) attribute is one of these.
+    type: list
+    elements: str
+  error_codes:
+    description:
+      - Only messages whose error code (C(ERROR_CODE), or C(ErrorCode) of a Lambda DLQ) is one of these,
+        for example C(CONNECTION_FAILURE) or C(THROTTLING).
+    type: list
+    elements: str
+  exhausted_retry_conditions:
+    description:
+      - Only messages whose C(EXHAUSTED_RETRY_CONDITION) is one of these
+        (C(MaximumRetryAttempts), C(MaximumEventAgeInSeconds)).
+    type: list
+    elements: str
+  message_ids:
+    description: Only the messages with these SQS message ids.
+    type: list
+    elements: str
+  min_age_seconds:
+    description: Only messages that have been in the DLQ at least this long.
+    type: float
+  max_age_seconds:
+    description: Only messages that have been in the DLQ at most this long.
+    type: float
+  event_bus:
+    description:
+      - Event bus (name or ARN) shown in every entry, as the module's option of the same name would put it.
+      - By default each entry names the bus of the rule in the message's C(RULE_ARN) attribute, or C(default).
+    type: str
+  aws_source_prefix:
+    description:
+      - Prefix the entry puts before C(aws.*) sources, which PutEvents refuses (C(aws.s3) becomes
+        C(redrive.aws.s3)). Must not itself start with C(aws.).
+    type: str
+    default: redrive.
+  rewrite_aws_sources:
+    description:
+      - Whether entries put O(aws_source_prefix) before C(aws.*) sources. With V(false) the entry keeps the
+        C(aws.*) source, which PutEvents would refuse.
+    type: bool
+    default: true
+  source_override:
+    description: Replace the source of every entry with this fixed string. Must not start with C(aws.).
+    type: str
+  marker_field:
+    description:
+      - Show entries with this key added at the end of C(Detail), holding the original event id and the DLQ
+        message id, as the module's option of the same name would put them.
+    type: str
+  max_request_bytes:
+    description:
+      - PutEvents request size limit by the AWS formula. A message whose entry alone reaches it is not
+        redrivable (reason C(entry_too_large)).
+    type: int
+    default: 262144
+extends_documentation_fragment:
+  - redrive.eventbridge.connection.plugins
+notes:
+  - Every receive raises a message's C(ApproximateReceiveCount), so the RV(_raw[].receive_count) of each
+    listed message is one higher after each lookup. If the DLQ itself has a redrive policy with a low
+    C(maxReceiveCount), repeated lookups can make SQS move messages on.
+  - While the lookup runs, the messages it has seen are hidden from other consumers for up to 60 seconds;
+    they are made visible again before it returns.
+  - SQS does not return messages in a fixed order, and on a busy or very large queue a scan may miss
+    messages. Items are returned queue by queue, in the order they were received.
+  - Connection options are read from the lookup's keyword arguments, then from the environment variables
+    listed, as amazon.aws lookups do. A O(profile) given as a keyword argument is used instead of keys that
+    only come from the environment.
+seealso:
+  - module: redrive.eventbridge.eventbridge_dlq_redrive
+"""
+
+EXAMPLES = r"""
+- name: List the first messages of the orders DLQ
+  ansible.builtin.debug:
+    msg: >-
+      {{ item.message_id }} {{ item.attributes.error_code | default('-') }}
+      {{ item.event['detail-type'] | default('(unparsed)') }} redrivable={{ item.redrivable }}
+  loop: "{{ query('redrive.eventbridge.dlq_messages', 'orders-rule-dlq', region='eu-west-1', max_messages=20) }}"
+  loop_control:
+    label: "{{ item.message_id }}"
+
+- name: Look at two DLQs through a local emulator, without the event bodies
+  ansible.builtin.set_fact:
+    dlq_items: "{{ lookup('redrive.eventbridge.dlq_messages', dlq_a, dlq_b, include_body=false,
+                   endpoint_url='http://localhost:5000', wantlist=True) }}"
+
+# Look, then redrive: select in Jinja what should go back, preview, then redrive exactly that.
+- name: Look at the DLQ
+  ansible.builtin.set_fact:
+    dlq_items: "{{ query('redrive.eventbridge.dlq_messages', 'orders-rule-dlq', region='eu-west-1', max_messages=500) }}"
+
+- name: Choose the redrivable messages that failed on a connection problem
+  ansible.builtin.set_fact:
+    chosen_ids: "{{ dlq_items | selectattr('redrivable') | selectattr('attributes.error_code', 'defined')
+                    | selectattr('attributes.error_code', 'in', ['CONNECTION_FAILURE', 'TIMEOUT'])
+                    | map(attribute='message_id') | list }}"
+
+- name: Redrive exactly those messages
+  redrive.eventbridge.eventbridge_dlq_redrive:
+    queue: orders-rule-dlq
+    region: eu-west-1
+    message_ids: "{{ chosen_ids }}"
+  when: chosen_ids | length > 0
+"""
+
+RETURN = r"""
+_raw:
+  description: One item per listed message.
+  type: list
+  elements: dict
+  contains:
+    message_id:
+      description: SQS message id; the module's O(redrive.eventbridge.eventbridge_dlq_redrive#module:message_ids) accepts it.
+      type: str
+      sample: 5fea7756-0ea4-451a-a703-a558b933e274
+    queue:
+      description: URL of the queue the message is in.
+      type: str
+      sample: https://sqs.eu-west-1.amazonaws.com/123456789012/orders-rule-dlq
+    origin:
+      description:
+        - What filled the queue, as recognised from the message.
+        - C(eventbridge_dlq), C(lambda_dlq), C(lambda_destination) or C(unknown).
+      type: str
+      sample: eventbridge_dlq
+    event_id:
+      description: The C(id) of the event, if the message holds one.
+      type: str
+      sample: 7bf73129-1428-4cd3-a780-95db273d1602
+    event:
+      description:
+        - The event as parsed from the message (for a Lambda destination record, its C(requestPayload)).
+        - V(null) when the body is not an event or O(include_body=false).
+      type: dict
+      sample: {"version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602", "detail-type": "Order Placed",
+               "source": "com.example.shop", "account": "123456789012", "time": "2026-11-21T12:00:00Z",
+               "region": "eu-west-1", "resources": [], "detail": {"orderId": "ORD-00001"}}
+    entry:
+      description:
+        - The PutEvents entry a redrive would put (C(Source), C(DetailType), C(Detail), C(Resources), C(Time),
+          C(EventBusName)) plus C(Size), its size in bytes by the AWS formula.
+        - No C(Detail) when O(include_body=false); V(null) when the message cannot become an entry.
+      type: dict
+      sample: {"Source": "redrive.aws.s3", "DetailType": "AWS API Call via CloudTrail",
+               "Detail": "{\"eventName\":\"PutObject\"}", "Resources": ["arn:aws:s3:::billing-inbox/a.pdf"],
+               "Time": "2026-11-20T08:15:30Z", "EventBusName": "default", "Size": 120}
+    attributes:
+      description:
+        - The failure context, with only the keys the message carries.
+        - C(rule_arn), C(target_arn), C(error_code), C(error_message), C(exhausted_retry_condition),
+          C(retry_attempts) for a rule-target DLQ; C(request_id), C(error_code), C(error_message) for a Lambda DLQ.
+      type: dict
+      sample: {"rule_arn": "arn:aws:events:eu-west-1:123456789012:rule/orders/to-billing",
+               "target_arn": "arn:aws:lambda:eu-west-1:123456789012:function:billing-ingest",
+               "error_code": "CONNECTION_FAILURE", "error_message": "Failed to connect to the target.",
+               "exhausted_retry_condition": "MaximumRetryAttempts", "retry_attempts": 185}
+    receive_count:
+      description: C(ApproximateReceiveCount) of the message, including the lookup's own receive.
+      type: int
+      sample: 3
+    sent_at:
+      description: When the message entered the queue (ISO 8601, UTC).
+      type: str
+      sample: "2026-11-21T12:00:07.124000Z"
+    age_seconds:
+      description: Seconds since the message entered the queue.
+      type: float
+      sample: 5123.4
+    redrivable:
+      description: Whether the module would put this message's event (after the filters selected it).
+      type: bool
+      sample: true
+    reason:
+      description: Why the message is not redrivable (for example C(invalid_json) or C(entry_too_large)); V(null) if it is.
+      type: str
+      sample: invalid_json
+    body:
+      description: The raw message body, only for messages that could not be parsed into an event and with O(include_body=true).
+      type: str
+      returned: when the body is not an event
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import (
+    BOTO3_IMPORT_ERROR,
+    HAS_BOTO3,
+    AwsError,
+    ConnectionOptions,
+    make_clients,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import SettingsError
+from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import OptionError
+from ansible_collections.redrive.eventbridge.plugins.module_utils.options import (
+    lookup_option_names,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.runner import list_messages
+
+NAME = "redrive.eventbridge.dlq_messages"
+CONNECTION_OPTIONS = (
+    "region",
+    "profile",
+    "access_key",
+    "secret_key",
+    "session_token",
+    "endpoint_url",
+    "validate_certs",
+    "aws_ca_bundle",
+    "aws_config",
+)
+KEY_OPTIONS = ("access_key", "secret_key", "session_token")
+
+
+def _queues(terms: Any) -> list[str]:
+    """The queue terms, one level of lists flattened, each a non-empty string."""
+    queues: list[str] = []
+    for term in terms or ():
+        values = term if isinstance(term, (list, tuple)) else [term]
+        for value in values:
+            if not isinstance(value, str) or not value.strip():
+                raise AnsibleLookupError(
+                    f"{NAME}: each term must be a queue name, URL or ARN, got {value!r}"
+                )
+            queues.append(value.strip())
+    if not queues:
+        raise AnsibleLookupError(f"{NAME}: name at least one queue (a name, URL or ARN)")
+    return queues
+
+
+class LookupModule(LookupBase):
+    def run(self, terms: Any, variables: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
+        if not HAS_BOTO3:
+            raise AnsibleLookupError(
+                f"{NAME} requires the boto3 and botocore Python packages on the controller "
+                f"({BOTO3_IMPORT_ERROR}); install them with pip install boto3 botocore"
+            )
+        self.set_options(var_options=variables, direct=kwargs)
+        queues = _queues(terms)
+        max_messages = self.get_option("max_messages")
+        if max_messages is None or max_messages < 1:
+            raise AnsibleLookupError(f"{NAME}: max_messages must be at least 1")
+        params = {name: self.get_option(name) for name in lookup_option_names()}
+        try:
+            clients = make_clients(ConnectionOptions.from_mapping(self._connection()), pool_size=1)
+            return list_messages(
+                clients,
+                queues,
+                params,
+                max_messages,
+                include_body=self.get_option("include_body"),
+            )
+        except AwsError as error:
+            raise AnsibleLookupError(f"{NAME}: {error.describe()}") from None
+        except (OptionError, SettingsError) as error:
+            raise AnsibleLookupError(f"{NAME}: {error}") from None
+
+    def _connection(self) -> Mapping[str, Any]:
+        """Connection option values; an explicit profile beats keys from the environment."""
+        values: dict[str, Any] = {}
+        origins: dict[str, str] = {}
+        for name in CONNECTION_OPTIONS:
+            values[name], origins[name] = self.get_option_and_origin(name)
+        given = [name for name in KEY_OPTIONS if values[name] is not None]
+        if values["profile"] is not None and given:
+            direct = [name for name in given if origins[name] == "Direct"]
+            if direct and origins["profile"] == "Direct":
+                raise AnsibleLookupError(
+                    f"{NAME}: profile and {', '.join(direct)} are mutually exclusive; "
+                    "a profile names its own credentials"
+                )
+            if origins["profile"] == "Direct":
+                for name in given:
+                    values[name] = None
+            elif direct:
+                values["profile"] = None
+        return values
