@@ -172,7 +172,7 @@ class StandIn:
         count = len(body["Entries"])
         with self._lock:
             self.entries_put += count
-        return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"} for _ in range(count)]}
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}] * count}
 
     def DescribeEventBus(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         return {"Name": body.get("Name", "default")}
@@ -241,7 +241,7 @@ def main() -> None:
     """Run in its own process so its CPU is not the client's: prints the URL, serves."""
     import sys
 
-    server, _, url = serve(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
+    server, _state, url = serve(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
     print(url, flush=True)
     try:
         threading.Event().wait()

@@ -298,10 +298,9 @@ class Redrive:
             decision = self.planner.decide(record, now_ms)
             if decision.action == FILTER:
                 self.tally.outcome(record, FILTERED_OUT)
-            elif decision.action == KEEP:
+            elif decision.action == KEEP or decision.entry is None:
                 terminal.append((record, decision.reason or "unknown"))
             else:
-                assert decision.entry is not None
                 self._route_selected(record, decision.entry, to_put, duplicates, terminal)
         plan = plan_batches(
             to_put, lambda planned: planned[1].size, self.settings.max_request_bytes
@@ -415,18 +414,18 @@ class Redrive:
             return
         for record, entry in accepted:
             self.tally.outcome(record, REDRIVEN, bus_name(entry.bus))
-        self._delete([record for record, _ in accepted])
+        self._delete([record for record, _entry in accepted])
 
     def _delete_duplicates(self, duplicates: list[tuple[DlqRecord, str]]) -> None:
         if not duplicates:
             return
         for record, bus in duplicates:
             self.tally.outcome(record, DUPLICATE, bus_name(bus))
-        self._delete([record for record, _ in duplicates])
+        self._delete([record for record, _bus in duplicates])
 
     def _delete(self, records: list[DlqRecord]) -> None:
         failures = self.queue.delete(records)
-        failed_ids = {record.message_id for record, _ in failures}
+        failed_ids = {record.message_id for record, _code in failures}
         for record, code in failures:
             self.tally.delete_failed(record, code)
         self._unhold([record for record in records if record.message_id not in failed_ids])

@@ -85,7 +85,7 @@ class QueueOps:
         by_id = {record.message_id: attributes for record, attributes in records}
         return self._batch_with_retries(
             "SendMessageBatch",
-            [record for record, _ in records],
+            [record for record, _attributes in records],
             lambda record, entry_id: {
                 "Id": entry_id,
                 "MessageBody": record.body,
@@ -114,7 +114,7 @@ class QueueOps:
                 if attempt == BATCH_ATTEMPTS - 1:
                     failures.extend(retryable)
                     break
-                pending = [record for record, _ in retryable]
+                pending = [record for record, _code in retryable]
                 self._sleep(backoff_delay(attempt))
         return failures
 

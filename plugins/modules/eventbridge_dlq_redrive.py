@@ -27,7 +27,7 @@ description:
   - Every receive raises a message's C(ApproximateReceiveCount). If the DLQ itself has a redrive policy,
     a message can move on after enough receives, check mode and the lookup included.
 author:
-  - redrive.eventbridge developers
+  - redrive.eventbridge developers (@redrive)
 options:
   queue:
     description:

@@ -127,7 +127,7 @@ class World:
                 QueueUrl=queue_url,
                 Entries=[
                     {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                    for i, (_, handle) in enumerate(items[start : start + 10])
+                    for i, (_message_id, handle) in enumerate(items[start : start + 10])
                 ],
             )
         return sorted(seen)

@@ -27,8 +27,8 @@ def test_batches_respect_count_and_byte_limits(item_sizes: list[int], limit: int
     plan = plan_batches(items, lambda item: item[1], max_bytes=limit)
     for batch in plan.batches:
         assert 1 <= len(batch) <= MAX_ENTRIES_PER_REQUEST
-        assert sum(size for _, size in batch) < limit
-    for _, size in plan.too_large:
+        assert sum(size for _index, size in batch) < limit
+    for _index, size in plan.too_large:
         assert size >= limit
 
 

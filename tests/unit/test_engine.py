@@ -143,7 +143,7 @@ def test_unredrivable_records_are_kept_with_reason_or_quarantined() -> None:
 def test_copies_of_one_event_are_put_once(concurrency: int) -> None:
     sqs, events = FakeSqs(), FakeEvents(delay=0.01)
     event = custom_event(1)
-    for _ in range(30):
+    for _round in range(30):
         sqs.add(body_of(event))
     seed(sqs, 20)
 
@@ -160,7 +160,7 @@ def test_copies_of_one_event_are_put_once(concurrency: int) -> None:
 def test_copies_stay_when_the_first_copy_fails() -> None:
     sqs, events = FakeSqs(), FakeEvents()
     event = custom_event(1)
-    for _ in range(3):
+    for _round in range(3):
         sqs.add(body_of(event))
     events.fail = failing({"ORD-00001": "MalformedDetail"})
 
@@ -173,7 +173,7 @@ def test_copies_stay_when_the_first_copy_fails() -> None:
 def test_dedupe_off_puts_every_copy() -> None:
     sqs, events = FakeSqs(), FakeEvents()
     event = custom_event(1)
-    for _ in range(3):
+    for _round in range(3):
         sqs.add(body_of(event))
     result = run(sqs, events, dedupe=False)
     assert result["redriven"] == 3 and len(events.accepted) == 3

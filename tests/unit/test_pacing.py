@@ -23,7 +23,7 @@ class FakeClock:
 def test_rate_limit_spaces_entries() -> None:
     clock = FakeClock()
     pacer = Pacer(rate=100.0, clock=clock, sleep=clock.sleep)
-    for _ in range(30):
+    for _round in range(30):
         pacer.acquire(10)
     # 100 tokens to start with, then 100 entries/s for the other 200
     assert 1.99 <= clock.now <= 2.01
@@ -32,7 +32,7 @@ def test_rate_limit_spaces_entries() -> None:
 def test_no_rate_limit_never_waits() -> None:
     clock = FakeClock()
     pacer = Pacer(clock=clock, sleep=clock.sleep)
-    for _ in range(1000):
+    for _round in range(1000):
         pacer.acquire(10)
     assert clock.sleeps == []
 
@@ -40,12 +40,12 @@ def test_no_rate_limit_never_waits() -> None:
 def test_throttling_slows_every_caller_and_recovers() -> None:
     clock = FakeClock()
     pacer = Pacer(clock=clock, sleep=clock.sleep)
-    for _ in range(6):
+    for _round in range(6):
         pacer.throttled()
     pacer.acquire(1)
     assert clock.now > 0
     waited = clock.now
-    for _ in range(20):
+    for _round in range(20):
         pacer.succeeded()
     pacer.acquire(1)
     assert clock.now == waited
