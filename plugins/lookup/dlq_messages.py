@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: dlq_messages
 author:
-  - redrive.eventbridge developers
+  - redrive.eventbridge developers (@redrive)
 version_added: 0.1.0
 short_description: List the messages of an EventBridge dead-letter queue without changing it
 description:
@@ -197,7 +197,11 @@ _raw:
       description:
         - The failure context, with only the keys the message carries.
         - C(rule_arn), C(target_arn), C(error_code), C(error_message), C(exhausted_retry_condition),
-          C(retry_attempts) for a rule-target DLQ; C(request_id), C(error_code), C(error_message) for a Lambda DLQ.
+          C(retry_attempts) for a rule-target DLQ.
+        - C(request_id), C(error_code) (a number as text), C(error_message) for a Lambda DLQ.
+        - For a Lambda on-failure destination record, C(request_id), C(target_arn) (the function), C(error_code)
+          (the function error, for example C(Unhandled)), C(error_message), C(exhausted_retry_condition)
+          (for example C(RetriesExhausted)) and C(retry_attempts) (the invoke count).
       type: dict
       sample: {"rule_arn": "arn:aws:events:eu-west-1:123456789012:rule/orders/to-billing",
                "target_arn": "arn:aws:lambda:eu-west-1:123456789012:function:billing-ingest",
@@ -249,7 +253,6 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.options import
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.runner import list_messages
 
-NAME = "redrive.eventbridge.dlq_messages"
 CONNECTION_OPTIONS = (
     "region",
     "profile",
@@ -272,11 +275,11 @@ def _queues(terms: Any) -> list[str]:
         for value in values:
             if not isinstance(value, str) or not value.strip():
                 raise AnsibleLookupError(
-                    f"{NAME}: each term must be a queue name, URL or ARN, got {value!r}"
+                    f"each term must be a queue name, URL or ARN, got {value!r}"
                 )
             queues.append(value.strip())
     if not queues:
-        raise AnsibleLookupError(f"{NAME}: name at least one queue (a name, URL or ARN)")
+        raise AnsibleLookupError("name at least one queue (a name, URL or ARN)")
     return queues
 
 
@@ -284,14 +287,14 @@ class LookupModule(LookupBase):
     def run(self, terms: Any, variables: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
         if not HAS_BOTO3:
             raise AnsibleLookupError(
-                f"{NAME} requires the boto3 and botocore Python packages on the controller "
-                f"({BOTO3_IMPORT_ERROR}); install them with pip install boto3 botocore"
+                "the boto3 and botocore Python packages are required on the controller "
+                f"({BOTO3_IMPORT_ERROR}); install them with: pip install boto3 botocore"
             )
         self.set_options(var_options=variables, direct=kwargs)
         queues = _queues(terms)
         max_messages = self.get_option("max_messages")
         if max_messages is None or max_messages < 1:
-            raise AnsibleLookupError(f"{NAME}: max_messages must be at least 1")
+            raise AnsibleLookupError("max_messages must be at least 1")
         params = {name: self.get_option(name) for name in lookup_option_names()}
         try:
             clients = make_clients(ConnectionOptions.from_mapping(self._connection()), pool_size=1)
@@ -303,9 +306,9 @@ class LookupModule(LookupBase):
                 include_body=self.get_option("include_body"),
             )
         except AwsError as error:
-            raise AnsibleLookupError(f"{NAME}: {error.describe()}") from None
+            raise AnsibleLookupError(error.describe()) from None
         except (OptionError, SettingsError) as error:
-            raise AnsibleLookupError(f"{NAME}: {error}") from None
+            raise AnsibleLookupError(str(error)) from None
 
     def _connection(self) -> Mapping[str, Any]:
         """Connection option values; an explicit profile beats keys from the environment."""
@@ -318,7 +321,7 @@ class LookupModule(LookupBase):
             direct = [name for name in given if origins[name] == "Direct"]
             if direct and origins["profile"] == "Direct":
                 raise AnsibleLookupError(
-                    f"{NAME}: profile and {', '.join(direct)} are mutually exclusive; "
+                    f"profile and {', '.join(direct)} are mutually exclusive; "
                     "a profile names its own credentials"
                 )
             if origins["profile"] == "Direct":

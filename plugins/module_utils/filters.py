@@ -43,13 +43,16 @@ class RecordFilter:
         min_age_seconds: Optional[float] = None,
         max_age_seconds: Optional[float] = None,
     ) -> RecordFilter:
-        """Build from option values; empty lists mean "no criterion"."""
+        """Build from option values; empty lists mean "no criterion", except for
+        message_ids, where an empty list selects nothing."""
         return cls(
             rule_arns=_frozen(rule_arns or None),
             target_arns=_frozen(target_arns or None),
             error_codes=_frozen(error_codes or None),
             exhausted_retry_conditions=_frozen(exhausted_retry_conditions or None),
-            message_ids=_frozen(message_ids or None),
+            # An empty id list is a selection that came out empty, not "no filter":
+            # it must redrive nothing rather than the whole queue.
+            message_ids=_frozen(message_ids),
             min_age_seconds=min_age_seconds,
             max_age_seconds=max_age_seconds,
         )

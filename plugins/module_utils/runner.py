@@ -83,8 +83,12 @@ def list_messages(
     )
     planner.entry_options.validate()
     items: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for queue in queues:
         queue_url = resolve_queue_url(clients.sqs, queue)
+        if queue_url in seen:  # the same queue by name and by URL is listed once
+            continue
+        seen.add(queue_url)
         found: list[tuple[Any, Any]] = scan(clients, queue_url, planner, max_messages)
         stamp = now_ms if now_ms is not None else int(time.time() * 1000)
         items.extend(

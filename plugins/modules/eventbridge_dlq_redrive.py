@@ -89,6 +89,7 @@ options:
     description:
       - Only redrive the messages with these SQS message ids, for example those the
         P(redrive.eventbridge.dlq_messages#lookup) lookup returned and a playbook selected.
+      - An empty list selects no message (a selection that came out empty must not redrive the whole queue).
     type: list
     elements: str
   min_age_seconds:

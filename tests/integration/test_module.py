@@ -188,10 +188,17 @@ def test_filters_select_and_leave_the_rest_visible(world: World, tmp_path: Path)
     assert len(world.captured_events(capture)) == len(timeouts)
 
     nothing = play(
-        world, tmp_path / "again", [redrive_task(queue=dlq, rule_arns=[rule_arn("nope")])]
+        world,
+        tmp_path / "again",
+        [
+            redrive_task(queue=dlq, rule_arns=[rule_arn("nope")]),
+            redrive_task("empty selection", queue=dlq, message_ids=[]),
+        ],
     )
     assert nothing.result("redrive")["changed"] is False
     assert nothing.result("redrive")["filtered_out"] == 2
+    assert nothing.result("empty selection")["changed"] is False
+    assert nothing.result("empty selection")["redriven"] == 0
     assert world.visible_ids(dlq) == sorted(others)
 
 

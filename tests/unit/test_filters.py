@@ -51,3 +51,9 @@ def test_age_filter_without_timestamp_does_not_select() -> None:
     item = record()
     item.sent_timestamp_ms = None
     assert RecordFilter.build(min_age_seconds=1).mismatch(item, SENT_MS) == "age_unknown"
+
+
+def test_empty_message_id_selection_selects_nothing() -> None:
+    item = record()
+    assert RecordFilter.build(message_ids=[]).mismatch(item, SENT_MS) == "message_ids"
+    assert RecordFilter.build(message_ids=None).matches(item, SENT_MS)
