@@ -81,6 +81,18 @@ _HINTS = {
     "ThrottlingException": "the API throttled the call past the retry budget; lower rate_limit",
 }
 
+# The IAM action that authorises each API call (batch calls use the single action's name).
+IAM_ACTIONS = {
+    "GetQueueUrl": "sqs:GetQueueUrl",
+    "GetQueueAttributes": "sqs:GetQueueAttributes",
+    "ReceiveMessage": "sqs:ReceiveMessage",
+    "DeleteMessageBatch": "sqs:DeleteMessage",
+    "ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "SendMessageBatch": "sqs:SendMessage",
+    "PutEvents": "events:PutEvents",
+    "DescribeEventBus": "events:DescribeEventBus",
+}
+
 
 def aws_error(error: BaseException, action: str) -> AwsError:
     """Translate a botocore exception into an AwsError naming the action."""
@@ -88,7 +100,10 @@ def aws_error(error: BaseException, action: str) -> AwsError:
         details = error.response.get("Error", {})
         code = str(details.get("Code", "Unknown"))
         message = str(details.get("Message", "")) or str(error)
-        return AwsError(code, message, _HINTS.get(code, ""), action)
+        hint = _HINTS.get(code, "")
+        if code.startswith("AccessDenied") and action in IAM_ACTIONS:
+            hint = f"grant {IAM_ACTIONS[action]} to the caller (see docs/iam.md)"
+        return AwsError(code, message, hint, action)
     if HAS_BOTO3 and isinstance(error, botocore.exceptions.NoCredentialsError):
         return AwsError(
             "NoCredentials",
@@ -203,12 +218,15 @@ def resolve_queue_url(sqs: Any, queue: str) -> str:
     except AwsError:
         raise
     except Exception as error:  # botocore raises many unrelated classes
-        raise _queue_error(error, queue) from None
+        # A URL is checked with GetQueueAttributes: name that call, not GetQueueUrl.
+        by_url = queue.startswith(("https://", "http://"))
+        action = "GetQueueAttributes" if by_url else "GetQueueUrl"
+        raise _queue_error(error, queue, action) from None
     return str(response["QueueUrl"])
 
 
-def _queue_error(error: BaseException, queue: str) -> AwsError:
-    translated = aws_error(error, "GetQueueUrl")
+def _queue_error(error: BaseException, queue: str, action: str = "GetQueueUrl") -> AwsError:
+    translated = aws_error(error, action)
     if translated.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
         translated = AwsError(
             translated.code,

@@ -44,6 +44,8 @@ FATAL_CODE_PREFIXES = (
     "NoRegion",
     "EndpointConnectionError",
     "MissingDependency",
+    # A 403 whose body botocore cannot read (a proxy, an endpoint policy) is a denial too.
+    "403",
 )
 
 Progress = Callable[[dict[str, Any]], None]
@@ -205,6 +207,7 @@ class Redrive:
             result["error"] = {
                 "code": self._fatal.code,
                 "message": self._fatal.describe(),
+                "hint": self._fatal.hint,
                 "action": self._fatal.action,
             }
         return result

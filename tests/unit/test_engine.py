@@ -239,3 +239,12 @@ def test_absurd_settings_are_refused_before_any_call(
     with pytest.raises(SettingsError, match=message):
         run(sqs, events, **settings)
     assert not sqs.calls and not events.calls
+
+
+def test_unreadable_403_is_fatal_and_reported_with_a_hint() -> None:
+    sqs, events = FakeSqs(), FakeEvents(whole_call_error="403")
+    seed(sqs, 3)
+    result = run(sqs, events)
+    assert result["stopped_by"] == "error"
+    assert set(result["error"]) == {"code", "message", "hint", "action"}
+    assert len(sqs.visible()) == 3
