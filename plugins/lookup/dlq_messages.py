@@ -40,69 +40,10 @@ options:
       - Set V(false) when the events hold personal data and only the attributes are needed.
     type: bool
     default: true
-  rule_arns:
-    description: Only messages whose C(RULE_ARN) attribute is one of these.
-    type: list
-    elements: str
-  target_arns:
-    description: Only messages whose C(TARGET_ARN) attribute is one of these.
-    type: list
-    elements: str
-  error_codes:
-    description:
-      - Only messages whose error code (C(ERROR_CODE), or C(ErrorCode) of a Lambda DLQ) is one of these,
-        for example C(CONNECTION_FAILURE) or C(THROTTLING).
-    type: list
-    elements: str
-  exhausted_retry_conditions:
-    description:
-      - Only messages whose C(EXHAUSTED_RETRY_CONDITION) is one of these
-        (C(MaximumRetryAttempts), C(MaximumEventAgeInSeconds)).
-    type: list
-    elements: str
-  message_ids:
-    description: Only the messages with these SQS message ids.
-    type: list
-    elements: str
-  min_age_seconds:
-    description: Only messages that have been in the DLQ at least this long.
-    type: float
-  max_age_seconds:
-    description: Only messages that have been in the DLQ at most this long.
-    type: float
-  event_bus:
-    description:
-      - Event bus (name or ARN) shown in every entry, as the module's option of the same name would put it.
-      - By default each entry names the bus of the rule in the message's C(RULE_ARN) attribute, or C(default).
-    type: str
-  aws_source_prefix:
-    description:
-      - Prefix the entry puts before C(aws.*) sources, which PutEvents refuses (C(aws.s3) becomes
-        C(redrive.aws.s3)). Must not itself start with C(aws.).
-    type: str
-    default: redrive.
-  rewrite_aws_sources:
-    description:
-      - Whether entries put O(aws_source_prefix) before C(aws.*) sources. With V(false) the entry keeps the
-        C(aws.*) source, which PutEvents would refuse.
-    type: bool
-    default: true
-  source_override:
-    description: Replace the source of every entry with this fixed string. Must not start with C(aws.).
-    type: str
-  marker_field:
-    description:
-      - Show entries with this key added at the end of C(Detail), holding the original event id and the DLQ
-        message id, as the module's option of the same name would put them.
-    type: str
-  max_request_bytes:
-    description:
-      - PutEvents request size limit by the AWS formula. A message whose entry alone reaches it is not
-        redrivable (reason C(entry_too_large)).
-    type: int
-    default: 262144
 extends_documentation_fragment:
   - redrive.eventbridge.connection.plugins
+  - redrive.eventbridge.redrive.filters
+  - redrive.eventbridge.redrive.entries
 notes:
   - Every receive raises a message's C(ApproximateReceiveCount), so the RV(_raw[].receive_count) of each
     listed message is one higher after each lookup. If the DLQ itself has a redrive policy with a low

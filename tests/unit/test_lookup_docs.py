@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ansible_collections.redrive.eventbridge.plugins.doc_fragments import redrive
 from ansible_collections.redrive.eventbridge.plugins.doc_fragments.connection import (
     ModuleDocFragment,
 )
@@ -40,18 +41,31 @@ def _constants() -> dict[str, Any]:
 
 CONSTANTS = _constants()
 DOC = yaml.safe_load(CONSTANTS["DOCUMENTATION"])
-DOC_OPTIONS: dict[str, dict[str, Any]] = DOC["options"]
+SHARED_FRAGMENTS = ("filters", "entries")
+FRAGMENT_OPTIONS: dict[str, dict[str, Any]] = {
+    name: spec
+    for part in SHARED_FRAGMENTS
+    for name, spec in yaml.safe_load(getattr(redrive.ModuleDocFragment, part.upper()))[
+        "options"
+    ].items()
+}
+# What ansible-doc shows: the plugin's own options and the shared fragments'.
+DOC_OPTIONS: dict[str, dict[str, Any]] = {**DOC["options"], **FRAGMENT_OPTIONS}
 SHARED = {option.name: option for option in options.OPTIONS if option.in_lookup}
 
 
 def test_documentation_is_a_lookup_of_this_collection() -> None:
     assert DOC["name"] == "dlq_messages"
-    assert DOC["extends_documentation_fragment"] == ["redrive.eventbridge.connection.plugins"]
+    assert DOC["extends_documentation_fragment"] == [
+        "redrive.eventbridge.connection.plugins",
+        *(f"redrive.eventbridge.redrive.{part}" for part in SHARED_FRAGMENTS),
+    ]
     assert set(SHARED) == set(options.lookup_option_names())
 
 
 def test_documents_exactly_the_shared_options_and_its_own() -> None:
-    assert set(DOC_OPTIONS) == set(SHARED) | LOOKUP_ONLY
+    assert set(DOC["options"]) == LOOKUP_ONLY
+    assert set(FRAGMENT_OPTIONS) == set(SHARED)
 
 
 @pytest.mark.parametrize("name", sorted(SHARED))
