@@ -48,7 +48,8 @@ class ConnectionOptions:
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> ConnectionOptions:
         names = cls.__dataclass_fields__.keys()  # type: ignore[attr-defined]
-        values = {name: options[name] for name in names if options.get(name) is not None}
+        # An empty environment variable means "not set", as it does for boto3.
+        values = {name: options[name] for name in names if options.get(name) not in (None, "")}
         return cls(**values)
 
 
@@ -180,6 +181,9 @@ def make_clients(options: ConnectionOptions, pool_size: int = 10) -> Clients:
         )
     except botocore.exceptions.BotoCoreError as error:
         raise aws_error(error, "CreateSession") from None
+    if not session.region_name:
+        # Even with endpoint_url, requests are signed for a region; guessing one is worse.
+        raise aws_error(botocore.exceptions.NoRegionError(), "CreateSession")
     config = client_config(pool_size, options.max_attempts, options.aws_config)
     verify: Any = options.aws_ca_bundle or options.validate_certs
     try:

@@ -300,3 +300,16 @@ def test_no_credentials_is_a_clear_error(world: World, tmp_path: Path) -> None:
     assert run.status("redrive") == "failed"
     assert result["error"]["code"] == "NoCredentials"
     assert "AWS_ACCESS_KEY_ID" in result["msg"]
+
+
+def test_no_region_is_a_clear_error(world: World, tmp_path: Path) -> None:
+    run = run_playbook(
+        tmp_path,
+        [redrive_task(queue="some-dlq")],
+        world.endpoint_url,
+        env={"AWS_REGION": "", "AWS_CONFIG_FILE": "/nonexistent", "AWS_DEFAULT_REGION": ""},
+    )
+    result = run.result("redrive")
+    assert run.status("redrive") == "failed"
+    assert result["error"]["code"] == "NoRegion", result
+    assert "AWS_REGION" in result["msg"]
