@@ -1,41 +1,69 @@
-# The two commands of the README: `make demo` and `make test`. Both build .venv first.
+# redrive.eventbridge — build, test and packaging entry points.
+# Every target uses the project venv's tools by path (.venv/bin/...), never activation.
+#
+#   make venv         create .venv and install requirements-dev.txt (only when it changed)
+#   make test         ruff check, pytest (unit + integration), ansible-test sanity
+#   make sanity       ansible-test sanity only (tests/sanity/run.sh)
+#   make demo         demo/run_demo.py
+#   make bench        bench/run.py              (BENCH_ARGS="..." passes options)
+#   make reliability  pytest tests/reliability
+#   make build        collection tarball + wheel into dist/
+#   make clean        remove build and test output
+
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+PIP_VERSION := 26.3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.stamp
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q
 
-.PHONY: venv test lint unit integration sanity demo bench reliability build clean
+.PHONY: venv test lint unit sanity demo bench reliability build clean
 
 venv: $(STAMP)
 
+# Reinstall only when requirements-dev.txt is newer than the stamp.
 $(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-test: venv lint
-	$(BIN)/python -m pytest -q tests/unit tests/integration
-	tests/sanity/run.sh
+# All three steps run even when an earlier one fails, so one CI run reports everything;
+# the target fails if any step failed (pytest's exit 5, "no tests collected", included).
+test: venv
+	@failed=""; \
+	echo "==> ruff check ."; \
+	$(BIN)/ruff check . || failed="$$failed ruff"; \
+	echo "==> pytest tests/unit tests/integration"; \
+	$(PYTEST) tests/unit tests/integration || failed="$$failed pytest"; \
+	echo "==> ansible-test sanity"; \
+	bash tests/sanity/run.sh || failed="$$failed sanity"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
+	echo "make test: ruff, pytest and sanity passed"
 
 lint: venv
 	$(BIN)/ruff check .
 
+unit: venv
+	$(PYTEST) tests/unit
+
 sanity: venv
-	tests/sanity/run.sh
+	bash tests/sanity/run.sh
 
 demo: venv
 	$(BIN)/python demo/run_demo.py
 
 bench: venv
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 reliability: venv
-	$(BIN)/python -m pytest -q tests/reliability
+	$(PYTEST) tests/reliability
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path dist/
-	$(BIN)/python -m pip wheel --quiet --no-deps -w dist/ .
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist/ .
+	@ls -l dist/
 
 clean:
-	rm -rf dist build tests/output bench/results .ruff_cache .hypothesis
+	rm -rf dist build tests/output bench/results .ruff_cache .pytest_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -128,7 +128,7 @@ def test_client_connections_are_kept_alive(proxy: FaultProxy) -> None:
         "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sqs/"
         "aws4_request, SignedHeaders=host, Signature=0",
     }
-    for _ in range(3):
+    for _attempt in range(3):
         conn.request("POST", "/", body=b"{}", headers=headers)
         response = conn.getresponse()
         assert response.status == 200
@@ -190,7 +190,7 @@ def test_entry_faults_by_predicate_and_count_merge_by_index(
     rule = proxy.fail_entries("ThrottlingException", match=lambda e: "boom" in e["Detail"], count=2)
     entries = [entry(bus, n=0), entry(bus, boom=1), entry(bus, n=2)]
     codes = []
-    for _ in range(3):
+    for _attempt in range(3):
         answer = events.put_events(Entries=entries)
         codes.append([e.get("ErrorCode") for e in answer["Entries"]])
         assert answer["FailedEntryCount"] == sum(c is not None for c in codes[-1])
@@ -222,7 +222,7 @@ def test_entry_faults_by_rate_are_seeded(
     proxy.fail_entries("InternalFailure", rate=0.3)
     again = sum(
         events.put_events(Entries=[entry(bus, n=i) for i in range(10)])["FailedEntryCount"]
-        for _ in range(6)
+        for _attempt in range(6)
     )
     assert again == failed
 
@@ -349,7 +349,8 @@ def test_empty_receives(proxy: FaultProxy, sqs: Any, direct_sqs: Any) -> None:
     direct_sqs.send_message(QueueUrl=url, MessageBody="m")
     proxy.empty_receives(count=2)
     bodies = [
-        [m["Body"] for m in sqs.receive_message(QueueUrl=url).get("Messages", [])] for _ in range(3)
+        [m["Body"] for m in sqs.receive_message(QueueUrl=url).get("Messages", [])]
+        for _attempt in range(3)
     ]
     assert bodies == [[], [], ["m"]]
 

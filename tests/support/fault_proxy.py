@@ -243,7 +243,7 @@ class FaultProxy:
         if not rest:
             answered: list[Json] = []
         elif self.answer_put_events:
-            answered = [{"EventId": str(uuid.uuid4())} for _ in rest]
+            answered = [{"EventId": str(uuid.uuid4())} for _entry in rest]
         else:
             answered = forward({**request, "Entries": rest}).get("Entries", [])
         results = iter(answered)
