@@ -49,7 +49,7 @@ from tests.support.events import (
     malformed_message,
 )
 from tests.support.moto_server import free_port
-from tests.support.world import World
+from tests.support.world import World, visible_messages
 
 MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
 LOOKUP = "redrive.eventbridge.dlq_messages"
@@ -164,25 +164,7 @@ class IamWorld(World):
 
     def messages(self, queue_url: str) -> dict[str, dict[str, Any]]:
         """Visible messages by id, left visible (received with a short timeout, released)."""
-        found: dict[str, dict[str, Any]] = {}
-        while True:
-            batch = self.sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
-            ).get("Messages", [])
-            fresh = [message for message in batch if message["MessageId"] not in found]
-            if not fresh:
-                break
-            found.update((message["MessageId"], message) for message in fresh)
-        items = list(found.values())
-        for start in range(0, len(items), 10):
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(items[start : start + 10])
-                ],
-            )
-        return found
+        return visible_messages(self.sqs, queue_url)
 
 
 @pytest.fixture(scope="module")

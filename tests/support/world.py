@@ -108,26 +108,32 @@ class World:
             "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
         }
 
+    def visible_messages(self, queue_url: str) -> dict[str, dict[str, Any]]:
+        return visible_messages(self.sqs, queue_url)
+
     def visible_ids(self, queue_url: str) -> list[str]:
-        """Ids of the messages in a queue, looked at without changing it for long:
-        received with a short visibility and made visible again."""
-        seen: dict[str, str] = {}
-        while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
-            ).get("Messages", [])
-            fresh = [m for m in messages if m["MessageId"] not in seen]
-            if not fresh:
-                break
-            for message in fresh:
-                seen[message["MessageId"]] = message["ReceiptHandle"]
-        items = list(seen.items())
-        for start in range(0, len(items), 10):
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                    for i, (_message_id, handle) in enumerate(items[start : start + 10])
-                ],
-            )
-        return sorted(seen)
+        return sorted(visible_messages(self.sqs, queue_url))
+
+
+def visible_messages(sqs: Any, queue_url: str) -> dict[str, dict[str, Any]]:
+    """The messages in a queue by id, looked at without changing it for long:
+    received with a short visibility and made visible again."""
+    found: dict[str, dict[str, Any]] = {}
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+        ).get("Messages", [])
+        fresh = [message for message in batch if message["MessageId"] not in found]
+        if not fresh:
+            break
+        found.update((message["MessageId"], message) for message in fresh)
+    items = list(found.values())
+    for start in range(0, len(items), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(items[start : start + 10])
+            ],
+        )
+    return found
