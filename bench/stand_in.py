@@ -63,6 +63,11 @@ class StandIn:
         self.queues: dict[str, _Queue] = {}
         self.calls: Counter[str] = Counter()
         self.entries_put = 0
+        # Off by default (the benchmark's speed is unchanged): when set to a marker_field
+        # name, PutEvents counts accepted entries per marked event id, for the reliability
+        # suite's concurrent-runner scenario.
+        self.record_marker: str | None = None
+        self.delivered: Counter[str] = Counter()
         self._ids = itertools.count()
         self._lock = threading.Lock()
 
@@ -170,8 +175,14 @@ class StandIn:
 
     def PutEvents(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         count = len(body["Entries"])
+        marked = []
+        if self.record_marker:
+            for entry in body["Entries"]:
+                marker = json.loads(entry.get("Detail") or "{}").get(self.record_marker) or {}
+                marked.append(str(marker.get("event_id")))
         with self._lock:
             self.entries_put += count
+            self.delivered.update(marked)
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}] * count}
 
     def DescribeEventBus(self, body: dict[str, Any], base: str) -> dict[str, Any]:
@@ -181,15 +192,21 @@ class StandIn:
 
     def ControlSet(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         self.latency = float(body.get("latency", self.latency))
+        if "record_marker" in body:
+            self.record_marker = body["record_marker"] or None
         if body.get("reset_counters"):
             with self._lock:
                 self.calls.clear()
                 self.entries_put = 0
+                self.delivered.clear()
         return {}
 
     def ControlStats(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         with self._lock:
-            return {"calls": dict(self.calls), "entries_put": self.entries_put}
+            stats = {"calls": dict(self.calls), "entries_put": self.entries_put}
+            if self.record_marker:
+                stats["delivered"] = dict(self.delivered)
+            return stats
 
     def handle(self, action: str, body: dict[str, Any], base: str) -> dict[str, Any]:
         if not action.startswith("Control"):

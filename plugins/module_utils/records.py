@@ -152,7 +152,7 @@ def _string_attribute(attributes: Mapping[str, Any], name: str) -> Optional[str]
 def _int_or_none(value: Any) -> Optional[int]:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -222,6 +222,11 @@ def _unwrap_destination(record: DlqRecord, outer: RawObject) -> RawObject:
     return parse_raw_object(outer.texts["requestPayload"])
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A copy of `value` if it is a mapping; anything else carries no attributes."""
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 def _str_or_none(value: Any) -> Optional[str]:
     return value if isinstance(value, str) else None
 
@@ -237,9 +242,9 @@ def parse_message(message: Mapping[str, Any]) -> DlqRecord:
         message_id=str(message.get("MessageId", "")),
         receipt_handle=str(message.get("ReceiptHandle", "")),
         body=body if isinstance(body, str) else "",
-        message_attributes=dict(message.get("MessageAttributes") or {}),
+        message_attributes=_mapping(message.get("MessageAttributes")),
     )
-    _apply_system_attributes(record, message.get("Attributes") or {})
+    _apply_system_attributes(record, _mapping(message.get("Attributes")))
     _apply_message_attributes(record, record.message_attributes)
     if not record.body.strip():
         record.problem = "empty_body"

@@ -129,6 +129,22 @@ def test_message_without_attributes_is_unknown_origin() -> None:
     assert record.attributes() == {}
 
 
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"MessageAttributes": "0", "Attributes": True},
+        {"MessageAttributes": 1.0, "Attributes": [("SentTimestamp", "1")]},
+        {"MessageAttributes": {}, "Attributes": {"ApproximateReceiveCount": float("inf")}},
+    ],
+)
+def test_attributes_of_the_wrong_type_are_ignored(attributes: dict) -> None:
+    """Found by the reliability suite's generated messages: parse_message raised."""
+    record = parse_message({**received({"MessageBody": body_of(custom_event())}), **attributes})
+    assert record.redrivable
+    assert record.receive_count == 0
+    assert record.attributes() == {}
+
+
 def test_raw_object_keeps_texts_and_values() -> None:
     raw = parse_raw_object(' { "a" : [1, 2] , "b":{"c":"d"} } ')
     assert raw.values == {"a": [1, 2], "b": {"c": "d"}}

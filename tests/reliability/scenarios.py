@@ -1,0 +1,993 @@
+"""Reliability scenarios shared by the full suite (tests/reliability) and its short form
+(tests/integration/test_reliability_short.py): one function per scenario, sized by arguments.
+
+Every scenario seeds a DLQ with realistic messages, redrives it under some hostility, and
+accounts for every seeded message afterwards (`Ledger.check`):
+
+- delivered: redrivable events seen on a capture queue behind a rule on the target bus,
+  matched by the `_redrive` marker (PutEvents gives each entry a new id);
+- kept: messages still in the DLQ, or in the quarantine queue with a `REDRIVE_REASON`;
+- lost: a redrivable event neither delivered nor kept, or a poison message neither in the
+  DLQ nor in quarantine. Every scenario must report lost = 0;
+- duplicates: deliveries beyond the first of one event id.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import yaml
+
+from tests.support.ansible_run import BIN, base_env, collections_root, run_playbook
+from tests.support.events import (
+    ACCOUNT,
+    REGION,
+    custom_event,
+    eventbridge_dlq_message,
+    lambda_destination_message,
+    lambda_dlq_message,
+    rule_arn,
+    s3_cloudtrail_event,
+)
+from tests.support.fault_proxy import FaultProxy, fault_proxy
+from tests.support.world import World
+
+MARKER = "_redrive"
+AWS = BIN / "aws"
+MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
+PLUGIN = "ansible_collections.redrive.eventbridge.cli.eventbridge_dlq"
+REFUSED = "refused-by-aws"  # entries whose Detail holds this are refused by the proxy
+SECRET_KEY = "sEcReT/ReliabilityProbe+0123456789abcdefXYZ"
+SESSION_TOKEN = "tOkEn-ReliabilityProbe-9876543210"
+BODY_MARKER = "本文-body-probe-7f3a"  # text only an event body carries
+
+Row = dict[str, Any]
+
+
+# ---- the seeded DLQ ----------------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    """What was put in the DLQ and what each message must become."""
+
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # redrivable, by event id
+    message_event: dict[str, str] = field(default_factory=dict)  # message id -> event id
+    poison: dict[str, str] = field(default_factory=dict)  # message id -> kind
+    copies: Counter[str] = field(default_factory=Counter)  # event id -> DLQ copies
+
+    @property
+    def messages(self) -> int:
+        return len(self.message_event) + len(self.poison)
+
+
+def _rng_uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def dlq_messages(
+    rng: random.Random, count: int, bus: str
+) -> list[tuple[dict[str, Any], Optional[str], Optional[dict[str, Any]]]]:
+    """`count` messages: (send kwargs, poison kind or None, event or None).
+
+    Sources aws.s3 (via CloudTrail) and custom (Japanese text, floats), EventBridge DLQ,
+    Lambda DLQ and Lambda destination shapes, copies of one event id, and poison: bodies
+    that cannot be parsed or turned into an entry, and entries AWS refuses.
+    """
+    rule = rule_arn("billing-ingest", bus)
+    made: list[tuple[dict[str, Any], Optional[str], Optional[dict[str, Any]]]] = []
+    redrivable: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for number in range(count):
+        roll = rng.random()
+        if redrivable and roll < 0.08:  # another copy: one per failed target
+            kwargs, event = rng.choice(redrivable)
+            other = copy.deepcopy(kwargs)
+            if "RULE_ARN" in other["MessageAttributes"]:
+                other["MessageAttributes"]["TARGET_ARN"]["StringValue"] += f"-{number}"
+            made.append((other, None, event))
+            continue
+        if roll < 0.15:
+            kind = rng.choice(["malformed_json", "detail_not_object", "missing_detail_type"])
+            if kind == "malformed_json":
+                body = '{"source": "com.example.shop", "detail-type": "注文", "detail": {'
+            elif kind == "detail_not_object":
+                body = json.dumps(custom_event(number, detail=[1, 2]), ensure_ascii=False)
+            else:
+                event = custom_event(number)
+                del event["detail-type"]
+                body = json.dumps(event, ensure_ascii=False)
+            kwargs = eventbridge_dlq_message({}, rule=rule, body=body, error_code="INVALID_JSON")
+            made.append((kwargs, kind, None))
+            continue
+        if roll < 0.19:  # parses, but PutEvents refuses it (terminal per-entry error)
+            event = custom_event(number, id=_rng_uuid(rng))
+            event["detail"]["flag"] = REFUSED
+            made.append((eventbridge_dlq_message(event, rule=rule), "refused_by_aws", None))
+            continue
+        if roll < 0.50:
+            event = s3_cloudtrail_event(f"in/{number:05d}.pdf", id=_rng_uuid(rng))
+        else:
+            event = custom_event(number, id=_rng_uuid(rng))
+            event["detail"]["note"] += f" #{number}"
+        shape = rng.random()
+        if shape < 0.7:
+            kwargs = eventbridge_dlq_message(event, rule=rule)
+        elif shape < 0.85:
+            kwargs = lambda_dlq_message(event)
+        else:
+            kwargs = lambda_destination_message(event)
+        redrivable.append((kwargs, event))
+        made.append((kwargs, None, event))
+    return made
+
+
+def seed(world: World, dlq: str, rng: random.Random, count: int, bus: str) -> Seeded:
+    seeded = Seeded()
+    made = dlq_messages(rng, count, bus)
+    for start in range(0, len(made), 10):
+        chunk = made[start : start + 10]
+        answer = world.sqs.send_message_batch(
+            QueueUrl=dlq,
+            Entries=[{"Id": str(i), **kwargs} for i, (kwargs, _, _) in enumerate(chunk)],
+        )
+        assert not answer.get("Failed"), answer
+        ids = {item["Id"]: item["MessageId"] for item in answer["Successful"]}
+        for index, (_kwargs, poison, event) in enumerate(chunk):
+            message_id = ids[str(index)]
+            if poison is not None:
+                seeded.poison[message_id] = poison
+            else:
+                assert event is not None
+                seeded.events[event["id"]] = event
+                seeded.message_event[message_id] = event["id"]
+                seeded.copies[event["id"]] += 1
+    return seeded
+
+
+def refuse_poison(proxy: FaultProxy) -> None:
+    """AWS refuses some entries for good (a terminal per-entry error)."""
+    proxy.fail_entries("InvalidArgument", match=lambda entry: REFUSED in entry.get("Detail", ""))
+
+
+# ---- reading the world back ------------------------------------------------------------
+
+
+def peek_all(world: World, queue_url: str) -> dict[str, dict[str, Any]]:
+    """Every visible message with its attributes, made visible again afterwards."""
+    found: dict[str, dict[str, Any]] = {}
+    misses = 0
+    while misses < 2:
+        batch = world.sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=30,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        fresh = [m for m in batch if m["MessageId"] not in found]
+        misses = 0 if fresh else misses + 1
+        found.update((m["MessageId"], m) for m in fresh)
+    items = list(found.values())
+    for start in range(0, len(items), 10):
+        world.sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(items[start : start + 10])
+            ],
+        )
+    return found
+
+
+def wait_settled(world: World, queue_url: str, timeout: float) -> None:
+    """Until nothing is in flight (a killed run's hidden messages come back)."""
+    deadline = time.monotonic() + timeout
+    while world.depth(queue_url)["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def strip_marker(detail: dict[str, Any]) -> tuple[dict[str, Any], Optional[dict[str, Any]]]:
+    detail = dict(detail)
+    return detail, detail.pop(MARKER, None)
+
+
+@dataclass
+class Ledger:
+    """One DLQ, its capture queue and quarantine; everything delivered so far."""
+
+    world: World
+    bus: str
+    dlq: str
+    capture: str
+    quarantine: str
+    seeded: Seeded = field(default_factory=Seeded)
+    delivered: Counter[str] = field(default_factory=Counter)
+    damaged: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, world: World, rng: random.Random, count: int) -> Ledger:
+        bus = world.bus("bus")
+        ledger = cls(
+            world,
+            bus,
+            world.queue("dlq"),
+            world.capture(bus, {"source": [{"prefix": ""}]}),
+            world.queue("quarantine"),
+        )
+        ledger.seeded = seed(world, ledger.dlq, rng, count, bus)
+        return ledger
+
+    def params(self, **extra: Any) -> dict[str, Any]:
+        base = {
+            "queue": self.dlq,
+            "event_bus": self.bus,
+            "marker_field": MARKER,
+            "wait_seconds": 0,
+            "empty_receives": 2,
+            "visibility_timeout": 10,
+            "concurrency": 2,
+        }
+        return {**base, **extra}
+
+    def collect(self) -> None:
+        """Drain the capture queue into `delivered`, checking each event is intact."""
+        for event in self.world.captured_events(self.capture):
+            detail, marker = strip_marker(event.get("detail") or {})
+            if not marker:
+                self.damaged.append(f"no marker in {event.get('id')}")
+                continue
+            event_id = marker["event_id"]
+            self.delivered[event_id] += 1
+            original = self.seeded.events.get(event_id)
+            if original is None:
+                self.damaged.append(f"unknown event {event_id} (poison redriven?)")
+                continue
+            expected_source = {original["source"], "redrive." + original["source"]}
+            checks = {
+                "detail": detail == original["detail"],
+                "detail-type": event.get("detail-type") == original["detail-type"],
+                "resources": event.get("resources") == original["resources"],
+                "time": event.get("time") == original["time"],
+                "source": event.get("source") in expected_source,
+            }
+            bad = [name for name, ok in checks.items() if not ok]
+            if bad:
+                self.damaged.append(f"{event_id}: {bad}")
+
+    def check(self, settle_seconds: float = 0.0) -> dict[str, Any]:
+        """Account for every seeded message; the figures of one run."""
+        if settle_seconds:
+            wait_settled(self.world, self.dlq, settle_seconds)
+        self.collect()
+        in_dlq = peek_all(self.world, self.dlq)
+        quarantined = peek_all(self.world, self.quarantine)
+        reasons: dict[str, str] = {}
+        for message in quarantined.values():
+            attributes = message.get("MessageAttributes", {})
+            original = attributes.get("REDRIVE_ORIGINAL_MESSAGE_ID", {}).get("StringValue", "")
+            reasons[original] = attributes.get("REDRIVE_REASON", {}).get("StringValue", "")
+        kept_events = {
+            self.seeded.message_event[mid] for mid in in_dlq if mid in self.seeded.message_event
+        }
+        kept_events |= {
+            self.seeded.message_event[mid] for mid in reasons if mid in self.seeded.message_event
+        }
+        lost_events = sorted(set(self.seeded.events) - set(self.delivered) - kept_events)
+        lost_poison = sorted(m for m in self.seeded.poison if m not in in_dlq and m not in reasons)
+        no_reason = sorted(m for m, reason in reasons.items() if not reason)
+        return {
+            "messages": self.seeded.messages,
+            "events": len(self.seeded.events),
+            "poison": len(self.seeded.poison),
+            "delivered": len(self.delivered),
+            "lost": len(lost_events) + len(lost_poison),
+            "lost_ids": lost_events + lost_poison,
+            "duplicates": sum(n - 1 for n in self.delivered.values()),
+            "undelivered": len(set(self.seeded.events) - set(self.delivered)),
+            "in_dlq": len(in_dlq),
+            "quarantined": len(quarantined),
+            "quarantined_without_reason": no_reason,
+            "damaged": list(self.damaged),
+        }
+
+
+def assert_sound(figures: dict[str, Any], *, complete: bool = True) -> None:
+    """lost = 0, nothing damaged, every quarantined message has its reason; with
+    `complete`, every redrivable event was delivered."""
+    assert figures["lost"] == 0, figures["lost_ids"]
+    assert not figures["damaged"], figures["damaged"][:5]
+    assert not figures["quarantined_without_reason"], figures
+    if complete:
+        assert figures["undelivered"] == 0, figures
+
+
+# ---- running a redrive -----------------------------------------------------------------
+
+
+def engine_run(endpoint: str, params: dict[str, Any], **connection: Any) -> dict[str, Any]:
+    """A redrive in this process, as the module and CLI run it (runner.execute)."""
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import (
+        ConnectionOptions,
+        make_clients,
+    )
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.runner import execute
+
+    options = {
+        "endpoint_url": endpoint,
+        "region": REGION,
+        "access_key": "testing",
+        "secret_key": "testing",
+        **connection,
+    }
+    clients = make_clients(ConnectionOptions(**options), int(params.get("concurrency") or 8) * 2)
+    return execute(clients, params)
+
+
+def quiet_rerun(ledger: Ledger, proxy: FaultProxy, **extra: Any) -> dict[str, Any]:
+    """What an operator does after trouble: run again, with AWS behaving."""
+    proxy.reset()
+    refuse_poison(proxy)
+    return engine_run(proxy.url, ledger.params(**extra))
+
+
+# ---- scenario 1: faults ------------------------------------------------------------------
+
+Injector = Callable[[FaultProxy], None]
+
+FAULTS: dict[str, Injector] = {
+    "entry throttling": lambda p: p.fail_entries("ThrottlingException", rate=0.3),
+    "entry InternalFailure": lambda p: p.fail_entries("InternalFailure", rate=0.3),
+    "call throttling / 5xx": lambda p: (
+        p.fail_calls("PutEvents", "ThrottlingException", rate=0.25),
+        p.fail_calls("ReceiveMessage", "ServiceUnavailable", rate=0.15),
+        p.fail_calls("DeleteMessageBatch", "InternalFailure", rate=0.15),
+        p.fail_calls("SendMessageBatch", "ServiceUnavailable", rate=0.15),
+    ),
+    "lost PutEvents answers": lambda p: p.drop_responses("PutEvents", rate=0.2),
+    "lost delete answers": lambda p: p.drop_responses("DeleteMessageBatch", rate=0.2),
+    "delete entry failures": lambda p: p.fail_delete_entries("InternalError", rate=0.3),
+    "empty receives": lambda p: p.empty_receives(rate=0.4),
+    "latency": lambda p: p.set_latency(0.05),
+}
+AMBIGUOUS = {"lost PutEvents answers", "all together"}  # may deliver twice, by nature
+
+
+def inject(proxy: FaultProxy, fault: str) -> None:
+    for name, injector in FAULTS.items():
+        if fault in (name, "all together"):
+            injector(proxy)
+
+
+def fault_run(world: World, fault: str, seed_value: int, count: int) -> Row:
+    """One DLQ through one fault (or all): the faulty run, then a quiet rerun."""
+    rng = random.Random(f"{fault}/{seed_value}")
+    ledger = Ledger.create(world, rng, count)
+    with fault_proxy(world.endpoint_url, seed=seed_value) as proxy:
+        refuse_poison(proxy)
+        inject(proxy, fault)
+        quarantine = ledger.quarantine if seed_value % 2 == 0 else None
+        result = engine_run(proxy.url, ledger.params(quarantine_queue=quarantine))
+        assert "error" not in result, result.get("error")
+        after_fault = ledger.check()
+        assert_sound(after_fault, complete=False)
+        dropped_puts = sum(rule.fired for rule in proxy.drops.get("PutEvents", []))
+        quiet_rerun(ledger, proxy, quarantine_queue=quarantine)
+    final = ledger.check()
+    assert_sound(final)
+    if fault not in AMBIGUOUS:
+        assert final["duplicates"] == 0, final
+    else:
+        assert final["duplicates"] <= 10 * dropped_puts, (final, dropped_puts)
+    kept = final["in_dlq"] + final["quarantined"]
+    assert kept == final["poison"], final
+    return {
+        **final,
+        "kept_after_fault_run": after_fault["in_dlq"] + after_fault["quarantined"],
+        "delivered_in_fault_run": after_fault["delivered"],
+        "kept": kept,
+    }
+
+
+# ---- scenario 2: SIGKILL at random moments -------------------------------------------------
+
+
+def cli_env(base: Path) -> dict[str, str]:
+    config = base / "aws-config"
+    config.write_text(f"[default]\nregion = {REGION}\n\n[plugins]\neventbridge_dlq = {PLUGIN}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PAGER"))}
+    env.update(
+        AWS_CONFIG_FILE=str(config),
+        AWS_SHARED_CREDENTIALS_FILE=str(base / "no-credentials"),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONPATH=str(collections_root(base)),
+        PAGER="cat",
+    )
+    return env
+
+
+def cli_args(endpoint: str, params: dict[str, Any], command: str = "redrive") -> list[str]:
+    args = [str(AWS), "--endpoint-url", endpoint, "eventbridge-dlq", command]
+    for name, value in params.items():
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + name.replace("_", "-"))
+        else:
+            args.extend([flag, str(value)])
+    return args
+
+
+def playbook(base: Path, params: dict[str, Any], extra: Optional[dict[str, Any]] = None) -> Path:
+    task = {"name": "redrive", MODULE: {**params, **(extra or {})}, "register": "out"}
+    document = [{"hosts": "localhost", "connection": "local", "gather_facts": False}]
+    document[0]["tasks"] = [task]
+    path = base / f"kill-{uuid.uuid4().hex[:8]}.yml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def start(via: str, base: Path, endpoint: str, params: dict[str, Any]) -> subprocess.Popen:
+    """The redrive as its own process group (ansible-playbook forks the module)."""
+    if via == "module":
+        env = base_env(base, endpoint)
+        command = [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook(base, params))]
+    else:
+        env = cli_env(base)
+        command = cli_args(endpoint, params)
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Ansible's worker calls setsid: a process group is not
+    enough to reach the module)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL the deepest processes first (the module), then the rest, then the root."""
+    for pid in reversed(descendants(process.pid)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def kill_run(world: World, base: Path, via: str, seed_value: int, count: int) -> Row:
+    """SIGKILL the redrive at a random moment of its work, then rerun."""
+    rng = random.Random(f"kill/{via}/{seed_value}")
+    ledger = Ledger.create(world, rng, count)
+    base.mkdir(parents=True, exist_ok=True)
+    with fault_proxy(world.endpoint_url, seed=seed_value) as proxy:
+        refuse_poison(proxy)
+        proxy.set_latency(0.15)  # stretches the run (~3 s) so a kill lands inside it
+        process = start(via, base, proxy.url, ledger.params())
+        try:
+            # A random moment inside the work: when the proxy has seen the n-th call (it is
+            # then in flight: counted, about to be forwarded), plus a random part of a call.
+            moment = rng.randint(2, 24)
+            deadline = time.monotonic() + 120
+            while sum(proxy.calls.values()) < moment and time.monotonic() < deadline:
+                if process.poll() is not None:
+                    break
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.3))
+            finished_first = process.poll() is not None
+            at_kill = {a: proxy.calls[a] for a in ("PutEvents", "DeleteMessageBatch")}
+            at_kill["calls"] = sum(proxy.calls.values())
+        finally:
+            kill_tree(process)
+        # What the kill left: once the hidden messages are back, nothing may be missing.
+        after_kill = ledger.check(settle_seconds=60)
+        assert_sound(after_kill, complete=False)
+        quiet_rerun(ledger, proxy)
+    final = ledger.check()
+    assert_sound(final)
+    return {
+        **final,
+        "kept": final["in_dlq"] + final["quarantined"],
+        "delivered_before_rerun": after_kill["delivered"],
+        "finished_before_kill": finished_first,
+        "puts_before_kill": at_kill["PutEvents"],
+        "deletes_before_kill": at_kill["DeleteMessageBatch"],
+        "calls_before_kill": at_kill["calls"],
+    }
+
+
+# ---- scenario 3: concurrent runners on the stand-in ------------------------------------------
+
+
+@contextmanager
+def stand_in_server() -> Iterator[str]:
+    """bench/stand_in.py in its own process (its CPU is not the runners')."""
+    repo = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, str(repo / "bench" / "stand_in.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _control(sqs: Any, action: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The stand-in's own (uncounted) controls, over its JSON protocol."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        sqs.meta.endpoint_url,
+        data=json.dumps(body).encode(),
+        headers={"X-Amz-Target": f"Control.{action}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read() or b"{}")
+
+
+def concurrent_runners(runners: int, count: int, seed_value: int) -> Row:
+    """`runners` redrives at once on one DLQ of `count` messages (the O(1) stand-in)."""
+    from tests.support.world import client
+
+    rng = random.Random(f"concurrent/{seed_value}")
+    with stand_in_server() as url:
+        sqs = client("sqs", url)
+        _control(sqs, "ControlSet", {"record_marker": MARKER})
+        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+        quarantine = sqs.create_queue(QueueName="quarantine")["QueueUrl"]
+        made = dlq_messages(rng, count, "default")
+        expected_events = {e["id"] for _k, p, e in made if p is None and e is not None}
+        # The stand-in refuses nothing: a refusable entry is redriven there, so count it in.
+        refusable = {
+            json.loads(k["MessageBody"])["id"] for k, p, _e in made if p == "refused_by_aws"
+        }
+        poison = sum(1 for _k, p, _e in made if p not in (None, "refused_by_aws"))
+        for start_at in range(0, len(made), 10):
+            chunk = made[start_at : start_at + 10]
+            sqs.send_message_batch(
+                QueueUrl=dlq, Entries=[{"Id": str(i), **k} for i, (k, _p, _e) in enumerate(chunk)]
+            )
+        params = {
+            "queue": dlq,
+            "quarantine_queue": quarantine,
+            "marker_field": MARKER,
+            "wait_seconds": 0,
+            "empty_receives": 3,
+            "concurrency": 2,
+        }
+        results: list[dict[str, Any]] = []
+        errors: list[BaseException] = []
+
+        def one() -> None:
+            try:
+                results.append(engine_run(url, params))
+            except BaseException as error:  # reported below, not swallowed
+                errors.append(error)
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=one) for _ in range(runners)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(600)
+        seconds = time.monotonic() - started
+        assert not errors, errors
+        assert all("error" not in r for r in results), [r.get("error") for r in results]
+        stats = _control(sqs, "ControlStats", {})
+        delivered = Counter(stats["delivered"])
+        left = int(
+            sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
+                "Attributes"
+            ]["ApproximateNumberOfMessages"]
+        )
+        in_quarantine = int(
+            sqs.get_queue_attributes(
+                QueueUrl=quarantine, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+    wanted = expected_events | refusable
+    lost = len(wanted - set(delivered)) + max(0, poison - in_quarantine - left)
+    figures = {
+        "messages": len(made),
+        "events": len(wanted),
+        "poison": poison,
+        "delivered": len(set(delivered) & wanted),
+        "lost": lost,
+        "duplicates": sum(n - 1 for n in delivered.values()),
+        "dlq_copies": sum(1 for _k, p, _e in made if p is None) - len(expected_events),
+        "in_dlq": left,
+        "quarantined": in_quarantine,
+        "kept": left + in_quarantine,
+        "seconds": round(seconds, 1),
+        "runners": runners,
+        "received_total": sum(r["received"] for r in results),
+    }
+    assert lost == 0, figures
+    assert set(delivered) <= wanted, set(delivered) - wanted
+    # A duplicate may only come from another DLQ copy of the same event.
+    copies = Counter(e["id"] for _k, p, e in made if p is None and e is not None)
+    over = {event: n for event, n in delivered.items() if n > max(copies[event], 1)}
+    assert not over, over
+    assert left + in_quarantine == poison, figures
+    return figures
+
+
+# ---- scenario 4: hypothesis bodies and attributes --------------------------------------------
+
+
+def judge_message(message: dict[str, Any]) -> str:
+    """parse → plan → entry for one hostile message: 'put' or the specific reason it is kept.
+    Raises AssertionError when the answer is not sound; nothing else may escape."""
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import EntryOptions
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.planning import (
+        KEEP,
+        PUT,
+        Planner,
+    )
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.records import (
+        parse_message,
+    )
+
+    record = parse_message(message)
+    planner = Planner(EntryOptions(marker_field=MARKER), RecordFilter())
+    decision = planner.decide(record, int(time.time() * 1000))
+    if decision.action == KEEP:
+        assert decision.reason and decision.reason.strip(), decision
+        return decision.reason.split(":", 1)[0]
+    assert decision.action == PUT and decision.entry is not None, decision
+    fields = decision.entry.fields
+    detail = json.loads(fields["Detail"])
+    assert isinstance(detail, dict) and MARKER in detail, fields["Detail"][:200]
+    assert isinstance(fields["Source"], str) and fields["Source"], fields
+    assert not fields["Source"].startswith("aws."), fields["Source"]
+    assert isinstance(fields["DetailType"], str) and fields["DetailType"], fields
+    assert all(isinstance(r, str) for r in fields.get("Resources", [])), fields
+    json.dumps(fields, default=str)  # botocore can serialise it
+    original = dict(record.event["detail"])  # type: ignore[index]
+    if MARKER not in original:
+        detail.pop(MARKER)
+        same = json.dumps(detail, sort_keys=True) == json.dumps(original, sort_keys=True)
+        assert same, "detail changed"
+    return "put"
+
+
+def hostile_messages() -> Any:
+    """A hypothesis strategy of ReceiveMessage entries no one should trust."""
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=20),
+    )
+    values = st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+    escapes = st.sampled_from(
+        ["\\ud800", "\\udfff", "\\ud83d\\ude00", "\\u0000", "\\xff", "\\uZZZZ", "\\"]
+    )
+    field_values = st.one_of(values, st.text(max_size=30), st.just("aws.s3"), st.just(""))
+    keys = ["version", "id", "detail-type", "source", "account", "time", "region", "resources"]
+
+    @st.composite
+    def event_text(draw: Any) -> str:
+        event: dict[str, Any] = {}
+        for key in keys:
+            if draw(st.booleans()) or key in ("source", "detail-type"):
+                if draw(st.integers(0, 4)) == 0:
+                    event[key] = draw(field_values)
+                elif key == "resources":
+                    event[key] = draw(st.lists(st.text(max_size=30), max_size=3))
+                elif key == "time":
+                    event[key] = draw(st.sampled_from(["2026-11-21T12:00:00Z", "yesterday", ""]))
+                else:
+                    event[key] = draw(st.text(min_size=1, max_size=30))
+        detail: Any = draw(st.dictionaries(st.text(max_size=10), values, max_size=5))
+        if draw(st.integers(0, 5)) == 0:
+            detail = draw(values)
+        if draw(st.integers(0, 8)) == 0 and isinstance(detail, dict):  # an oversize entry
+            detail["pad"] = "x" * draw(st.sampled_from([200_000, 262_144, 400_000]))
+        text = json.dumps({**event, "detail": detail}, ensure_ascii=draw(st.booleans()))
+        if draw(st.integers(0, 6)) == 0:  # drop a field after the fact
+            event.pop(draw(st.sampled_from(keys)), None)
+            text = json.dumps(event, ensure_ascii=False)
+        if draw(st.integers(0, 5)) == 0:  # an escape sequence spliced into a string value
+            at = text.find('"', 1)
+            if at > 0:
+                text = text[: at + 1] + draw(escapes) + text[at + 1 :]
+        if draw(st.integers(0, 8)) == 0:  # a huge body (beyond the entry)
+            size = draw(st.sampled_from([70_000, 262_000, 300_000]))
+            text = text[:-1].rstrip() + (", " if len(text) > 2 else "") + f'"pad": "{"x" * size}"}}'
+        if draw(st.integers(0, 10)) == 0:  # deeply nested
+            depth = draw(st.sampled_from([50, 2_000, 100_000]))
+            text = text[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}"
+        if draw(st.integers(0, 6)) == 0:  # a Lambda on-failure destination wrapping it
+            payload = text if draw(st.booleans()) else json.dumps(draw(values))
+            text = (
+                '{"version":"1.0","requestContext":'
+                + json.dumps(draw(st.one_of(values, st.just({"condition": "RetriesExhausted"}))))
+                + ',"requestPayload":'
+                + payload
+                + ',"responseContext":{"functionError":"Unhandled"}}'
+            )
+        if draw(st.integers(0, 10)) == 0:  # truncated
+            text = text[: draw(st.integers(0, len(text)))]
+        return text
+
+    # Mostly event-shaped bodies (the interesting cases), the rest anything at all.
+    anything = st.one_of(st.text(max_size=200), values.map(json.dumps), st.none())
+    bodies = st.integers(0, 9).flatmap(lambda roll: event_text() if roll < 7 else anything)
+    attribute_value = st.one_of(
+        values,
+        st.fixed_dictionaries(
+            {"DataType": st.sampled_from(["String", "Number", "Binary"]), "StringValue": values}
+        ),
+    )
+    attributes = st.one_of(
+        st.dictionaries(
+            st.one_of(
+                st.sampled_from(
+                    ["RULE_ARN", "TARGET_ARN", "ERROR_CODE", "RETRY_ATTEMPTS", "RequestID"]
+                ),
+                st.text(max_size=10),
+            ),
+            attribute_value,
+            max_size=6,
+        ),
+        values,
+    )
+    system = st.one_of(
+        st.fixed_dictionaries(
+            {
+                "ApproximateReceiveCount": st.one_of(st.text(max_size=5), values),
+                "SentTimestamp": st.one_of(st.text(max_size=14), values),
+            }
+        ),
+        values,
+    )
+    return st.fixed_dictionaries(
+        {
+            "MessageId": st.one_of(st.uuids().map(str), values),
+            "ReceiptHandle": st.one_of(st.text(max_size=20), values),
+            "Body": bodies,
+            "MessageAttributes": attributes,
+            "Attributes": system,
+        }
+    )
+
+
+def body_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+# ---- scenario 5: hostile options ------------------------------------------------------------
+
+# (label, option overrides, what the error must mention)
+HOSTILE: list[tuple[str, dict[str, Any], str]] = [
+    ("nonexistent queue", {"queue": "no-such-queue-{id}"}, "no-such-queue"),
+    ("nonexistent bus", {"event_bus": "no-such-bus-{id}"}, "no-such-bus"),
+    ("quarantine = queue", {"quarantine_queue": "{dlq}"}, "quarantine"),
+    ("max_messages = -1", {"max_messages": -1}, "max_messages"),
+    ("max_messages = 0", {"max_messages": 0}, "max_messages"),
+    ("concurrency = 0", {"concurrency": 0}, "concurrency"),
+    ("concurrency = 10^6", {"concurrency": 1_000_000}, "concurrency"),
+    ("visibility_timeout = -5", {"visibility_timeout": -5}, "visibility_timeout"),
+    ("visibility_timeout = 10^9", {"visibility_timeout": 10**9}, "visibility_timeout"),
+    ("wait_seconds = 999", {"wait_seconds": 999}, "wait_seconds"),
+    ("empty_receives = 0", {"empty_receives": 0}, "empty_receives"),
+    ("max_request_bytes = 0", {"max_request_bytes": 0}, "max_request_bytes"),
+    ("max_request_bytes = 2^40", {"max_request_bytes": 2**40}, "max_request_bytes"),
+    ("max_seconds = -1", {"max_seconds": -1}, "max_seconds"),
+    ("rate_limit = 0", {"rate_limit": 0}, "rate_limit"),
+]
+
+
+def hostile_options(world: World, labels: Optional[list[str]] = None) -> list[Row]:
+    """Each hostile option in-process through the proxy: a clear error, no mutating call."""
+    rng = random.Random("hostile")
+    ledger = Ledger.create(world, rng, 12)
+    before = sorted(peek_all(world, ledger.dlq))
+    rows: list[Row] = []
+    with fault_proxy(world.endpoint_url, seed=1) as proxy:
+        cases: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+            (label, overrides, {}, mention) for label, overrides, mention in HOSTILE
+        ]
+        cases += [
+            ("wrong region", {}, {"region": "eu-west-3"}, "queue"),
+            ("bad credentials", {}, {"access_key": "", "secret_key": ""}, "credentials"),
+        ]
+        for label, overrides, connection, mention in cases:
+            if labels is not None and label not in labels:
+                continue
+            proxy.reset()
+            params = ledger.params(quarantine_queue=None)
+            for key, value in overrides.items():
+                if isinstance(value, str):
+                    value = value.format(id=uuid.uuid4().hex[:6], dlq=ledger.dlq)
+                params[key] = value
+            error = _error_of(engine_run, proxy.url, params, **connection)
+            if label == "bad credentials":
+                error = error or "(none)"
+            rows.append({"case": label, "error": error, "mutating_calls": proxy.mutating_calls()})
+            assert error, f"{label}: no error"
+            assert mention.lower() in error.lower(), (label, error)
+            assert proxy.mutating_calls() == 0, (label, dict(proxy.calls))
+        proxy.reset()
+        proxy.fail_calls("GetQueueUrl", "AccessDenied")
+        proxy.fail_calls("GetQueueAttributes", "AccessDenied")
+        proxy.fail_calls("ReceiveMessage", "AccessDenied")
+        if labels is None or "access denied" in labels:
+            error = _error_of(engine_run, proxy.url, ledger.params())
+            rows.append(
+                {"case": "access denied", "error": error, "mutating_calls": proxy.mutating_calls()}
+            )
+            assert "accessdenied" in error.replace(" ", "").lower(), error
+            assert proxy.mutating_calls() == 0, dict(proxy.calls)
+    assert sorted(peek_all(world, ledger.dlq)) == before
+    return rows
+
+
+def _error_of(call: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> str:
+    try:
+        result = call(*args, **kwargs)
+    except Exception as error:  # the point: which error, and is it clear
+        return f"{type(error).__name__}: {error}"
+    if "error" in result:
+        return f"{result['error']['code']}: {result['error']['message']}"
+    return ""
+
+
+def no_credentials_cli(world: World, base: Path) -> str:
+    """The CLI with no credentials anywhere: a clear error, exit status non-zero."""
+    dlq = world.queue("dlq-nocreds")
+    world.send(dlq, [eventbridge_dlq_message(custom_event(1))])
+    env = cli_env(base)
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    run = subprocess.run(
+        cli_args(world.endpoint_url, {"queue": dlq, "wait_seconds": 0}),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode != 0, run.stdout
+    assert "credential" in (run.stderr + run.stdout).lower(), run.stderr
+    assert world.depth(dlq)["visible"] == 1
+    return (run.stderr or run.stdout).strip().splitlines()[-1]
+
+
+# ---- scenario 6: secrets ----------------------------------------------------------------------
+
+
+def secrets(world: World, base: Path) -> list[Row]:
+    """Secret key, session token and bodies stay out of results, logs and -vvv output,
+    unless include_bodies asks for bodies."""
+    dlq = world.queue("dlq-secrets")
+    event = custom_event(7)
+    event["detail"]["note"] = BODY_MARKER
+    poison = custom_event(8, detail=[BODY_MARKER])
+    world.send(
+        dlq,
+        [
+            eventbridge_dlq_message(event),
+            eventbridge_dlq_message({}, body=json.dumps(poison, ensure_ascii=False)),
+        ],
+    )
+    connection = {"secret_key": SECRET_KEY, "session_token": SESSION_TOKEN}
+    task = {
+        "name": "redrive",
+        MODULE: {
+            "queue": dlq,
+            "wait_seconds": 0,
+            "empty_receives": 1,
+            "visibility_timeout": 10,
+            "access_key": "AKIARELIABILITYPROBE",
+            **connection,
+        },
+        "register": "out",
+    }
+    log = base / "ansible.log"
+    run = run_playbook(base, [task], world.endpoint_url, ["-vvv"], {"ANSIBLE_LOG_PATH": str(log)})
+    result = run.result("redrive")
+    assert result.get("redriven") == 1 and result.get("kept") == 1, result
+    seen = run.stdout + run.stderr + json.dumps(result, ensure_ascii=False)
+    seen += log.read_text() if log.exists() else ""
+    leaks = [name for name, text in (*connection.items(), ("body", BODY_MARKER)) if text in seen]
+    assert not leaks, leaks
+    # The CLI: results on stdout, progress on stderr.
+    env = cli_env(base)
+    env["AWS_SECRET_ACCESS_KEY"] = SECRET_KEY
+    cli = subprocess.run(
+        cli_args(world.endpoint_url, {"queue": dlq, "wait_seconds": 0, "empty_receives": 1}),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    cli_leaks = [t for t in (SECRET_KEY, BODY_MARKER) if t in cli.stdout + cli.stderr]
+    assert not cli_leaks, cli_leaks
+    # Asked for: include_bodies shows the kept body.
+    task[MODULE]["include_bodies"] = True
+    asked = run_playbook(base, [task], world.endpoint_url)
+    shown = json.dumps(asked.result("redrive"), ensure_ascii=False)
+    assert BODY_MARKER in shown, shown[:500]
+    assert SECRET_KEY not in asked.stdout + asked.stderr + shown
+    return [
+        {
+            "check": "secret key, session token or body in ansible-playbook -vvv output, "
+            "ANSIBLE_LOG_PATH log or module result",
+            "found": 0,
+        },
+        {"check": "secret key or body in `aws eventbridge-dlq redrive` stdout/stderr", "found": 0},
+        {"check": "kept body shown when include_bodies: true", "found": "yes"},
+        {"check": "secret key shown when include_bodies: true", "found": 0},
+    ]
+
+
+__all__ = [
+    "ACCOUNT",
+    "FAULTS",
+    "HOSTILE",
+    "Ledger",
+    "assert_sound",
+    "body_digest",
+    "concurrent_runners",
+    "fault_run",
+    "hostile_options",
+    "judge_message",
+    "kill_run",
+    "no_credentials_cli",
+    "secrets",
+]
