@@ -296,6 +296,14 @@ class Redrive:
         self.tally.count("received", len(fresh))
         return fresh
 
+    def _use_newest_handles(self, records: Sequence[DlqRecord]) -> None:
+        """A message received again in this run (its visibility ran out while its entry
+        was put) is deleted only by its newest receipt handle; SQS accepts an older one
+        and deletes nothing, so the message would come back and be handled twice."""
+        with self._held_lock:
+            for record in records:
+                record.receipt_handle = self._held.get(record.message_id, record.receipt_handle)
+
     def _unhold(self, records: Sequence[DlqRecord]) -> None:
         with self._held_lock:
             for record in records:
@@ -447,6 +455,7 @@ class Redrive:
 
     def _delete_now(self, records: list[DlqRecord]) -> None:
         try:
+            self._use_newest_handles(records)
             failures = self.queue.delete(records)
             failed_ids = {record.message_id for record, _code in failures}
             for record, code in failures:

@@ -8,13 +8,13 @@ import pty
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.ansible_run import REPO, collections_root
+from tests.support.ansible_run import REPO
+from tests.support.aws_cli import AWS, cli_env
 from tests.support.events import (
     custom_event,
     eventbridge_dlq_message,
@@ -23,31 +23,13 @@ from tests.support.events import (
 )
 from tests.support.world import World
 
-AWS = Path(sys.executable).parent / "aws"
-PLUGIN = "ansible_collections.redrive.eventbridge.cli.eventbridge_dlq"
 FAST = ["--wait-seconds", "0", "--empty-receives", "1"]
-
-
-def cli_env(base: Path, collections: Path) -> dict[str, str]:
-    config = base / "config"
-    config.write_text(f"[default]\nregion = us-east-1\n\n[plugins]\neventbridge_dlq = {PLUGIN}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PAGER", "MANPAGER"))}
-    env.update(
-        AWS_CONFIG_FILE=str(config),
-        AWS_SHARED_CREDENTIALS_FILE=str(base / "no-credentials"),
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_EC2_METADATA_DISABLED="true",
-        PYTHONPATH=str(collections),
-        PAGER="cat",
-    )
-    return env
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     base = tmp_path_factory.mktemp("aws-cli")
-    return cli_env(base, collections_root(base))
+    return cli_env(base)
 
 
 def aws(env: dict[str, str], endpoint: str | None, *args: str, **kwargs: Any) -> Any:

@@ -37,39 +37,29 @@ def _table(header: list[str], lines: list[list[Any]]) -> str:
     return "\n".join(out)
 
 
+FAULT_SUMS = [
+    ("messages", "messages"),
+    ("delivered in faulty run", "delivered_in_fault_run"),
+    ("kept by faulty run", "kept_after_fault_run"),
+    ("delivered after rerun", "delivered"),
+    ("kept (poison)", "kept"),
+    ("lost", "lost"),
+    ("duplicates", "duplicates"),
+    ("of which one message put twice", "redelivered"),
+    ("delete failures reported", "delete_failures"),
+    ("PutEvents answers dropped", "dropped_put_answers"),
+]
+
+
 def _faults(rows: list[Row]) -> str:
     by_fault: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_fault[row["fault"]].append(row)
-    lines = []
-    for fault, runs in by_fault.items():
-        lines.append(
-            [
-                fault,
-                len(runs),
-                sum(r["messages"] for r in runs),
-                sum(r["delivered_in_fault_run"] for r in runs),
-                sum(r["kept_after_fault_run"] for r in runs),
-                sum(r["delivered"] for r in runs),
-                sum(r["kept"] for r in runs),
-                sum(r["lost"] for r in runs),
-                sum(r["duplicates"] for r in runs),
-            ]
-        )
-    return _table(
-        [
-            "fault",
-            "seeds",
-            "messages",
-            "delivered in faulty run",
-            "kept by faulty run",
-            "delivered after rerun",
-            "kept (poison)",
-            "lost",
-            "duplicates",
-        ],
-        lines,
-    )
+    lines = [
+        [fault, len(runs), *(sum(r[key] for r in runs) for _, key in FAULT_SUMS)]
+        for fault, runs in by_fault.items()
+    ]
+    return _table(["fault", "seeds", *(header for header, _ in FAULT_SUMS)], lines)
 
 
 def _kills(rows: list[Row]) -> str:
@@ -86,6 +76,7 @@ def _kills(rows: list[Row]) -> str:
                 sum(r["delivered_before_rerun"] for r in runs),
                 sum(r["lost"] for r in runs),
                 sum(duplicates),
+                sum(r["redelivered"] for r in runs),
                 f"{min(duplicates)} / {sum(duplicates) / len(runs):.1f} / {max(duplicates)}",
             ]
         )
@@ -98,6 +89,7 @@ def _kills(rows: list[Row]) -> str:
             "delivered before kill",
             "lost",
             "duplicates",
+            "of which one message put twice",
             "duplicates per kill (min / mean / max)",
         ],
         lines,

@@ -121,7 +121,10 @@ def visible_messages(sqs: Any, queue_url: str) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     while True:
         batch = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=30,
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         fresh = [message for message in batch if message["MessageId"] not in found]
         if not fresh:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Optional
 
 import pytest
@@ -155,6 +156,30 @@ def test_copies_of_one_event_are_put_once(concurrency: int) -> None:
         "ORD-00001"
     ) == 2  # one copy + the seeded one
     assert not sqs.messages
+
+
+def test_a_message_received_again_is_deleted_by_its_newest_handle() -> None:
+    """Found by the reliability suite: a message whose visibility ran out during a slow
+    put was received again by another worker; the delete used the first handle, which
+    SQS accepts without deleting, and the message came back to be handled twice."""
+    now = [0.0]
+    sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
+    seed(sqs, 10)
+    put_events = events.put_events
+
+    def slow_put(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        now[0] += 11  # past the visibility timeout: the other worker receives them again
+        deadline = time.monotonic() + 10
+        while sqs.calls["ReceiveMessage"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return put_events(Entries=Entries)
+
+    events.put_events = slow_put  # type: ignore[method-assign]
+    result = run(sqs, events, concurrency=2, visibility_timeout=10)
+
+    assert (result["redriven"], result["received"]) == (10, 10)
+    assert len(events.accepted) == 10
+    assert sqs.messages == {}
 
 
 def test_copies_stay_when_the_first_copy_fails() -> None:
