@@ -37,6 +37,8 @@ from .queue_ops import SQS_BATCH, QueueOps, quarantine_attributes
 from .records import DlqRecord, parse_message
 
 RETRYABLE_ENTRY_CODES = frozenset({"ThrottlingException", "InternalFailure", "InternalException"})
+WHOLE_REQUEST_FAILED = "whole request failed"
+DUPLICATE_OF_KEPT = "duplicate_of_kept_copy: "
 FATAL_CODE_PREFIXES = (
     "AccessDenied",
     "AWS.SimpleQueueService.NonExistentQueue",
@@ -55,6 +57,7 @@ FATAL_CODE_PREFIXES = (
 
 Progress = Callable[[dict[str, Any]], None]
 Planned = tuple[DlqRecord, Entry]
+Failed = tuple[DlqRecord, str]
 
 
 class SettingsError(ValueError):
@@ -109,6 +112,20 @@ def _within(name: str, value: float, low: float, high: float) -> None:
 
 def is_fatal(error: AwsError) -> bool:
     return error.code.startswith(FATAL_CODE_PREFIXES)
+
+
+def is_transient(reason: str) -> bool:
+    """A failure that says nothing against the message itself: a retryable entry error
+    after the retry budget, or a failed request (also when it struck the first copy of
+    this event). Such a message stays in the DLQ for a later run, never in quarantine."""
+    if reason.startswith(DUPLICATE_OF_KEPT):
+        reason = reason[len(DUPLICATE_OF_KEPT) :]
+    name = reason.split(":", 1)[0]
+    return (
+        name in RETRYABLE_ENTRY_CODES
+        or name == "UnmatchedResponse"
+        or (WHOLE_REQUEST_FAILED in reason)
+    )
 
 
 class Counter:
@@ -328,13 +345,14 @@ class Redrive:
             to_put, lambda planned: planned[1].size, self.settings.max_request_bytes
         )
         accepted: list[Planned] = []
+        failed: list[Failed] = []
         for batch in plan.batches:
             batch_accepted, batch_failed = self._put(batch)
             accepted.extend(batch_accepted)
-            terminal.extend(batch_failed)
+            failed.extend(batch_failed)
         self._delete_redriven(accepted)
         self._delete_duplicates(duplicates)
-        self._settle_kept(terminal)
+        self._settle_failed(terminal + failed)
 
     def _route_selected(
         self,
@@ -355,10 +373,10 @@ class Redrive:
         elif state == ACCEPTED:
             duplicates.append((record, entry.bus))
         elif state == FAILED:
-            terminal.append((record, f"duplicate_of_kept_copy: {reason}"))
+            terminal.append((record, DUPLICATE_OF_KEPT + reason))
         # WAITING: the worker that owns the first copy settles this one.
 
-    def _put(self, batch: list[Planned]) -> tuple[list[Planned], list[tuple[DlqRecord, str]]]:
+    def _put(self, batch: list[Planned]) -> tuple[list[Planned], list[Failed]]:
         """Put one batch, retrying retryable per-entry failures with back-off."""
         outcome: list[Optional[str]] = ["not attempted"] * len(batch)
         pending = list(range(len(batch)))
@@ -389,7 +407,8 @@ class Redrive:
             translated = aws_error(error, "PutEvents")
             if is_fatal(translated):
                 raise translated from None
-            return [f"{translated.code}: whole request failed: {translated.message}"] * len(entries)
+            reason = f"{translated.code}: {WHOLE_REQUEST_FAILED}: {translated.message}"
+            return [reason] * len(entries)
         slots = response.get("Entries") or []
         if len(slots) != len(entries):
             # Entries are matched by index; a short answer cannot be trusted.
@@ -400,9 +419,9 @@ class Redrive:
 
     def _resolve_put(
         self, batch: list[Planned], outcome: list[Optional[str]]
-    ) -> tuple[list[Planned], list[tuple[DlqRecord, str]]]:
+    ) -> tuple[list[Planned], list[Failed]]:
         accepted: list[Planned] = []
-        failed: list[tuple[DlqRecord, str]] = []
+        failed: list[Failed] = []
         for (record, entry), code in zip(batch, outcome):
             if code is None:
                 accepted.append((record, entry))
@@ -427,7 +446,7 @@ class Redrive:
         if code is None:
             self._delete_duplicates([(waiter, bus) for waiter in waiters])
         else:
-            self._settle_kept([(waiter, f"duplicate_of_kept_copy: {code}") for waiter in waiters])
+            self._settle_failed([(waiter, DUPLICATE_OF_KEPT + code) for waiter in waiters])
 
     # ---- settling messages ----------------------------------------------
 
@@ -468,7 +487,17 @@ class Redrive:
         finally:
             self._delete_slots.release()
 
-    def _settle_kept(self, kept: list[tuple[DlqRecord, str]]) -> None:
+    def _settle_failed(self, failed: list[Failed]) -> None:
+        """Transient failures stay in the DLQ; the others are quarantined when asked."""
+        terminal = []
+        for record, reason in failed:
+            if is_transient(reason):
+                self.tally.outcome(record, KEPT, reason=reason)
+            else:
+                terminal.append((record, reason))
+        self._settle_kept(terminal)
+
+    def _settle_kept(self, kept: list[Failed]) -> None:
         """Quarantine when asked (send first, delete after), else keep hidden till the end."""
         if not kept:
             return

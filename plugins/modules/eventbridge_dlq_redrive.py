@@ -54,6 +54,8 @@ options:
         C(REDRIVE_ORIGINAL_MESSAGE_ID) (as far as the SQS limit of ten attributes allows), and only
         then deleted from the DLQ.
       - Without it such messages stay in the DLQ.
+      - Messages kept for a passing reason (throttling after the last attempt, a failed request)
+        always stay in the DLQ, so that the next run redrives them.
     type: str
   dedupe:
     description:

@@ -95,6 +95,29 @@ def test_retry_budget_exhausted_keeps_the_message() -> None:
     assert len(sqs.visible()) == 1
 
 
+def test_transient_failures_stay_in_the_dlq_even_with_a_quarantine() -> None:
+    """Found by the reliability suite: a throttled entry that ran out of attempts, and the
+    other copies of its event, went to quarantine, where no rerun would find them."""
+    sqs, events = FakeSqs(), FakeEvents()
+    first, copy_of_first = custom_event(1), custom_event(1)
+    copy_of_first["id"] = first["id"]
+    for event in (custom_event(0), first, copy_of_first, custom_event(2)):
+        sqs.add(body_of(event))
+    copy_id = list(sqs.messages)[2]
+    events.fail = failing({"ORD-00001": "ThrottlingException", "ORD-00002": "MalformedDetail"})
+
+    result = run(
+        sqs, events, entry_attempts=2, concurrency=1, quarantine_queue_url="https://q/quarantine"
+    )
+
+    assert (result["redriven"], result["kept"], result["quarantined"]) == (1, 2, 1)
+    kept = {item["message_id"]: item["reason"] for item in result["kept_messages"]}
+    assert kept[copy_id].startswith("duplicate_of_kept_copy: ThrottlingException")
+    quarantined = sqs.sent["https://q/quarantine"]
+    assert [json.loads(m["MessageBody"])["detail"]["orderId"] for m in quarantined] == ["ORD-00002"]
+    assert len(sqs.visible()) == 2
+
+
 def test_terminal_messages_are_not_retried_in_the_same_run() -> None:
     sqs, events = FakeSqs(), FakeEvents()
     seed(sqs, 2)
