@@ -8,7 +8,9 @@ Guarantees, at any concurrency:
 - every message received and not deleted is made visible again when the run
   ends, so nothing waits out its visibility timeout;
 - a message kept for a terminal reason is not retried in the same run: it stays
-  hidden until the end, so the drain is not fooled by it reappearing.
+  hidden until the end, so the drain is not fooled by it reappearing;
+- a message being worked on stays hidden while the work lasts (its visibility is
+  extended), so no other receiver handles it at the same time.
 
 Deletes run on their own small pool, after the put that accepted the entries:
 a worker goes on to its next receive while the previous batch is deleted, so
@@ -20,7 +22,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -30,6 +31,7 @@ from .batching import DEFAULT_MAX_REQUEST_BYTES, plan_batches
 from .dedupe import ACCEPTED, FAILED, OWNER, DedupeRegistry
 from .entries import Entry, EntryOptions
 from .filters import RecordFilter
+from .held import HeldMessages
 from .outcomes import DUPLICATE, FILTERED_OUT, KEPT, QUARANTINED, REDRIVEN, Tally
 from .pacing import Pacer, backoff_delay
 from .planning import FILTER, KEEP, Planner
@@ -192,14 +194,14 @@ class Redrive:
         self._pacer = Pacer(settings.rate_limit)
         self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()
         self._budget = Budget(settings.max_messages)
-        self._held: dict[str, str] = {}
+        self._held = HeldMessages()
         self._deleter = ThreadPoolExecutor(
             max_workers=settings.concurrency, thread_name_prefix="redrive-delete"
         )
         # Bounds the deletes waiting to run, so memory stays flat on a huge queue.
         self._delete_slots = threading.BoundedSemaphore(2 * settings.concurrency)
-        self._held_lock = threading.Lock()
         self._stop = threading.Event()
+        self._finished = threading.Event()
         self._empty_workers = Counter()
         self._fatal: Optional[AwsError] = None
         self._deadline = time.monotonic() + settings.max_seconds if settings.max_seconds else None
@@ -213,6 +215,9 @@ class Redrive:
         ]
         for worker in workers:
             worker.start()
+        heartbeat = threading.Thread(target=self._keep_hidden, name="redrive-visibility")
+        heartbeat.daemon = True
+        heartbeat.start()
         interrupted = False
         previous_handler = _stop_on_sigterm(self.stop)
         try:
@@ -227,6 +232,8 @@ class Redrive:
         finally:
             _restore_sigterm(previous_handler)
         self._deleter.shutdown(wait=True)
+        self._finished.set()
+        heartbeat.join()
         self._release_held()
         result = self.tally.result()
         result["changed"] = bool(result[REDRIVEN] or result[QUARANTINED] or result[DUPLICATE])
@@ -298,33 +305,23 @@ class Redrive:
                 self._progress(self.tally.snapshot())
 
     def _take_new(self, records: list[DlqRecord]) -> list[DlqRecord]:
-        """Hold every received message until it is deleted or the run ends.
-
-        A message seen earlier in this run (its visibility ran out while it was
-        kept) only gets its newer receipt handle recorded: the old one would no
-        longer delete or release it.
-        """
-        fresh = []
-        with self._held_lock:
-            for record in records:
-                if record.message_id not in self._held:
-                    fresh.append(record)
-                self._held[record.message_id] = record.receipt_handle
+        fresh = self._held.take_new(records)
         self.tally.count("received", len(fresh))
         return fresh
 
-    def _use_newest_handles(self, records: Sequence[DlqRecord]) -> None:
-        """A message received again in this run (its visibility ran out while its entry
-        was put) is deleted only by its newest receipt handle; SQS accepts an older one
-        and deletes nothing, so the message would come back and be handled twice."""
-        with self._held_lock:
-            for record in records:
-                record.receipt_handle = self._held.get(record.message_id, record.receipt_handle)
-
-    def _unhold(self, records: Sequence[DlqRecord]) -> None:
-        with self._held_lock:
-            for record in records:
-                self._held.pop(record.message_id, None)
+    def _keep_hidden(self) -> None:
+        """Work on a batch can outlast the visibility timeout (back-off under throttling,
+        a slow delete): extend it for the messages still being worked on, a third of the
+        timeout before it runs out, so no other receiver gets them meanwhile."""
+        timeout = self.settings.visibility_timeout
+        while not self._finished.wait(timeout / 3):
+            working = self._held.working()
+            if not working:
+                continue
+            try:
+                self.queue.hide(working, timeout)
+            except AwsError:  # a lapse only risks a second receive, which dedupe absorbs
+                self.tally.count("visibility_extension_failures", len(working))
 
     # ---- one receive's worth of messages --------------------------------
 
@@ -337,6 +334,7 @@ class Redrive:
             decision = self.planner.decide(record, now_ms)
             if decision.action == FILTER:
                 self.tally.outcome(record, FILTERED_OUT)
+                self._held.park([record])
             elif decision.action == KEEP or decision.entry is None:
                 terminal.append((record, decision.reason or "unknown"))
             else:
@@ -474,12 +472,13 @@ class Redrive:
 
     def _delete_now(self, records: list[DlqRecord]) -> None:
         try:
-            self._use_newest_handles(records)
+            self._held.use_newest_handles(records)
             failures = self.queue.delete(records)
             failed_ids = {record.message_id for record, _code in failures}
             for record, code in failures:
                 self.tally.delete_failed(record, code)
-            self._unhold([record for record in records if record.message_id not in failed_ids])
+            self._held.park([record for record, _code in failures])
+            self._held.drop([record for record in records if record.message_id not in failed_ids])
         except AwsError as error:
             self._fail(error)
         except Exception as error:  # a delete must never die silently
@@ -493,6 +492,7 @@ class Redrive:
         for record, reason in failed:
             if is_transient(reason):
                 self.tally.outcome(record, KEPT, reason=reason)
+                self._held.park([record])
             else:
                 terminal.append((record, reason))
         self._settle_kept(terminal)
@@ -504,6 +504,7 @@ class Redrive:
         if self.quarantine is None:
             for record, reason in kept:
                 self.tally.outcome(record, KEPT, reason=reason)
+            self._held.park([record for record, _reason in kept])
             return
         copies = [
             (record, quarantine_attributes(record, reason, self.settings.queue_url))
@@ -517,6 +518,7 @@ class Redrive:
             if record.message_id in send_failures:
                 note = f"{reason}; quarantine failed: {send_failures[record.message_id]}"
                 self.tally.outcome(record, KEPT, reason=note)
+                self._held.park([record])
             else:
                 self.tally.outcome(record, QUARANTINED, reason=reason)
                 sent.append(record)
@@ -524,12 +526,9 @@ class Redrive:
             self._delete(sent)
 
     def _release_held(self) -> None:
-        with self._held_lock:
-            handles = list(self._held.items())
-            self._held.clear()
-        if not handles:
+        records = self._held.take_all()
+        if not records:
             return
-        records = [DlqRecord(message_id, handle, "") for message_id, handle in handles]
         try:
             failures = self.queue.release(records)
         except AwsError as error:

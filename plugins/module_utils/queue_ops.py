@@ -29,7 +29,7 @@ def chunks(items: Sequence[Any], size: int = SQS_BATCH) -> list[Sequence[Any]]:
 
 
 class QueueOps:
-    """Receive, delete, release and send for one queue, counting every call."""
+    """Receive, delete, hide or release, and send for one queue, counting every call."""
 
     def __init__(
         self,
@@ -69,13 +69,17 @@ class QueueOps:
 
     def release(self, records: Sequence[DlqRecord]) -> list[Failure]:
         """Make messages visible again now instead of at the end of their timeout."""
+        return self.hide(records, 0)
+
+    def hide(self, records: Sequence[DlqRecord], seconds: int) -> list[Failure]:
+        """Set the messages' visibility timeout to `seconds` from now."""
         return self._batch_with_retries(
             "ChangeMessageVisibilityBatch",
             records,
             lambda record, entry_id: {
                 "Id": entry_id,
                 "ReceiptHandle": record.receipt_handle,
-                "VisibilityTimeout": 0,
+                "VisibilityTimeout": seconds,
             },
             {},
         )

@@ -15,7 +15,6 @@ accounts for every seeded message afterwards (`Ledger.check`):
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import random
@@ -37,7 +36,6 @@ import yaml
 from tests.support.ansible_run import BIN, base_env, run_playbook
 from tests.support.aws_cli import AWS, cli_env
 from tests.support.events import (
-    ACCOUNT,
     REGION,
     custom_event,
     eventbridge_dlq_message,
@@ -771,10 +769,6 @@ def hostile_messages() -> Any:
     )
 
 
-def body_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-
-
 # ---- scenario 5: hostile options ------------------------------------------------------------
 
 # (label, option overrides, what the error must mention)
@@ -939,20 +933,3 @@ def secrets(world: World, base: Path) -> list[Row]:
         {"check": "kept body shown when include_bodies: true", "found": "yes"},
         {"check": "secret key shown when include_bodies: true", "found": 0},
     ]
-
-
-__all__ = [
-    "ACCOUNT",
-    "FAULTS",
-    "HOSTILE",
-    "Ledger",
-    "assert_sound",
-    "body_digest",
-    "concurrent_runners",
-    "fault_run",
-    "hostile_options",
-    "judge_message",
-    "kill_run",
-    "no_credentials_cli",
-    "secrets",
-]

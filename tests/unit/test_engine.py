@@ -95,6 +95,35 @@ def test_retry_budget_exhausted_keeps_the_message() -> None:
     assert len(sqs.visible()) == 1
 
 
+def test_messages_stay_hidden_while_their_put_outlasts_the_visibility_timeout() -> None:
+    """A put slowed down past the visibility timeout: the engine extends the timeout of
+    the messages it works on, so another receiver does not get them meanwhile."""
+    now = [0.0]
+    sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
+    seed(sqs, 10)
+    put_events = events.put_events
+    seen_by_another_receiver: list[Any] = []
+
+    def slow_put(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        if not seen_by_another_receiver:
+            now[0] += 5
+            deadline = time.monotonic() + 10  # the extension comes a third of 10 s in
+            while not sqs.calls["ChangeMessageVisibilityBatch"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            now[0] += 6  # past the first timeout, within the extended one
+            other = sqs.receive_message(
+                QueueUrl=QUEUE, MaxNumberOfMessages=10, VisibilityTimeout=10
+            )
+            seen_by_another_receiver.append(other.get("Messages", []))
+        return put_events(Entries=Entries)
+
+    events.put_events = slow_put  # type: ignore[method-assign]
+    result = run(sqs, events, concurrency=1, visibility_timeout=10)
+
+    assert seen_by_another_receiver == [[]]
+    assert result["redriven"] == 10 and sqs.messages == {}
+
+
 def test_transient_failures_stay_in_the_dlq_even_with_a_quarantine() -> None:
     """Found by the reliability suite: a throttled entry that ran out of attempts, and the
     other copies of its event, went to quarantine, where no rerun would find them."""
