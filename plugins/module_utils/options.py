@@ -138,7 +138,8 @@ RUN_OPTIONS = (
     Option(
         "visibility_timeout",
         "int",
-        "Seconds a received message stays hidden while the run works on it.",
+        "Seconds a received message stays hidden while the run works on it (extended while "
+        "the work lasts longer).",
         default=120,
     ),
 )

@@ -82,7 +82,9 @@ options:
   visibility_timeout:
     description:
       - Seconds a received message stays hidden from other consumers while the run works on it.
-        Messages kept by the run stay hidden until it ends and are then made visible at once.
+        While the work lasts longer (back-off under throttling), the timeout is extended every
+        third of it. Messages kept by the run stay hidden until it ends and are then made
+        visible at once.
     type: int
     default: 120
 extends_documentation_fragment:
