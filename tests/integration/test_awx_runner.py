@@ -63,7 +63,8 @@ class Job:
         self.rc: int = runner.rc
         self.status: str = runner.status
         self.events: list[dict[str, Any]] = list(runner.events)
-        self.stdout: str = runner.stdout.read()
+        with runner.stdout as stdout:  # a new open file on each access
+            self.stdout: str = stdout.read()
 
     def result(self, task: str) -> dict[str, Any]:
         for event in reversed(self.events):

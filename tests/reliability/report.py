@@ -56,10 +56,10 @@ def _faults(rows: list[Row]) -> str:
     for row in rows:
         by_fault[row["fault"]].append(row)
     lines = [
-        [fault, len(runs), *(sum(r[key] for r in runs) for _, key in FAULT_SUMS)]
+        [fault, len(runs), *(sum(r[key] for r in runs) for _header, key in FAULT_SUMS)]
         for fault, runs in by_fault.items()
     ]
-    return _table(["fault", "seeds", *(header for header, _ in FAULT_SUMS)], lines)
+    return _table(["fault", "seeds", *(header for header, _key in FAULT_SUMS)], lines)
 
 
 def _kills(rows: list[Row]) -> str:
@@ -111,8 +111,8 @@ CONCURRENT_COLUMNS = [
 
 def _concurrent(rows: list[Row]) -> str:
     return _table(
-        [header for header, _ in CONCURRENT_COLUMNS],
-        [[row[key] for _, key in CONCURRENT_COLUMNS] for row in rows],
+        [header for header, _key in CONCURRENT_COLUMNS],
+        [[row[key] for _header, key in CONCURRENT_COLUMNS] for row in rows],
     )
 
 

@@ -141,7 +141,7 @@ def seed(world: World, dlq: str, rng: random.Random, count: int, bus: str) -> Se
         chunk = made[start : start + 10]
         answer = world.sqs.send_message_batch(
             QueueUrl=dlq,
-            Entries=[{"Id": str(i), **kwargs} for i, (kwargs, _, _) in enumerate(chunk)],
+            Entries=[{"Id": str(i), **kwargs} for i, (kwargs, _poison, _event) in enumerate(chunk)],
         )
         assert not answer.get("Failed"), answer
         ids = {item["Id"]: item["MessageId"] for item in answer["Successful"]}
@@ -571,7 +571,7 @@ def concurrent_runners(runners: int, count: int, seed_value: int) -> Row:
                 errors.append(error)
 
         started = time.monotonic()
-        threads = [threading.Thread(target=one) for _ in range(runners)]
+        threads = [threading.Thread(target=one) for _runner in range(runners)]
         for thread in threads:
             thread.start()
         for thread in threads:
