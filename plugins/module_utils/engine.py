@@ -320,8 +320,10 @@ class Redrive:
                 continue
             try:
                 self.queue.hide(working, timeout)
-            except AwsError:  # a lapse only risks a second receive, which dedupe absorbs
-                self.tally.count("visibility_extension_failures", len(working))
+            except AwsError:
+                # Not fatal: a lapse risks only a second receive, which the held
+                # handles and dedupe absorb; a real denial shows on the next call.
+                continue
 
     # ---- one receive's worth of messages --------------------------------
 
