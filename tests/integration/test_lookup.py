@@ -55,30 +55,10 @@ def value(run: Any, task: str) -> Any:
 
 def receive_counts(world: World, url: str) -> dict[str, int]:
     """ApproximateReceiveCount per message, looked at once (visible again afterwards)."""
-    counts: dict[str, int] = {}
-    handles = []
-    while True:
-        messages = world.sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=30,
-            AttributeNames=["ApproximateReceiveCount"],
-        ).get("Messages", [])
-        fresh = [m for m in messages if m["MessageId"] not in counts]
-        if not fresh:
-            break
-        for message in fresh:
-            counts[message["MessageId"]] = int(message["Attributes"]["ApproximateReceiveCount"])
-            handles.append(message["ReceiptHandle"])
-    for start in range(0, len(handles), 10):
-        world.sqs.change_message_visibility_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                for i, handle in enumerate(handles[start : start + 10])
-            ],
-        )
-    return counts
+    return {
+        message_id: int(message["Attributes"]["ApproximateReceiveCount"])
+        for message_id, message in world.visible_messages(url).items()
+    }
 
 
 def test_lists_a_mixed_queue_and_leaves_it_as_found(world: World, tmp_path: Path) -> None:

@@ -125,6 +125,7 @@ def visible_messages(sqs: Any, queue_url: str) -> dict[str, dict[str, Any]]:
             MaxNumberOfMessages=10,
             VisibilityTimeout=30,
             MessageAttributeNames=["All"],
+            AttributeNames=["ApproximateReceiveCount"],
         ).get("Messages", [])
         fresh = [message for message in batch if message["MessageId"] not in found]
         if not fresh:
