@@ -28,19 +28,17 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.ansible_run import base_env, collections_root  # noqa: E402
 from tests.support.events import custom_event, eventbridge_dlq_message, s3_cloudtrail_event  # noqa: E402
+from tests.support.stand_in import StandInServer  # noqa: E402
 
 PYTHON = sys.executable
 CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
 
 
-class Rig:
+class Rig(StandInServer):
     """The stand-in server in its own process, and a client to seed and read it."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [PYTHON, str(REPO / "bench" / "stand_in.py")], stdout=subprocess.PIPE, text=True
-        )
-        self.url = self.process.stdout.readline().strip()  # type: ignore[union-attr]
+        super().__init__()
         self.sqs = boto3.client(
             "sqs", endpoint_url=self.url, region_name="us-east-1", **CREDENTIALS
         )
@@ -51,18 +49,6 @@ class Rig:
             )
             for n in range(100)
         ]
-
-    def control(self, action: str, **body: Any) -> dict[str, Any]:
-        import urllib.request
-
-        request = urllib.request.Request(
-            self.url,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"X-Amz-Target": f"Bench.{action}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request) as answer:
-            return json.loads(answer.read())
 
     def _unique(self, number: int) -> dict[str, Any]:
         """A realistic message with an event id of its own (copies would be deduplicated)."""
@@ -102,10 +88,6 @@ class Rig:
         if left:
             raise SystemExit(f"{mode} left {left} messages in the queue")
         return result
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait()
 
 
 def rate(result: dict[str, Any]) -> float:

@@ -40,6 +40,7 @@ from .records import DlqRecord, parse_message
 
 RETRYABLE_ENTRY_CODES = frozenset({"ThrottlingException", "InternalFailure", "InternalException"})
 WHOLE_REQUEST_FAILED = "whole request failed"
+UNMATCHED_RESPONSE = "UnmatchedResponse"
 DUPLICATE_OF_KEPT = "duplicate_of_kept_copy: "
 FATAL_CODE_PREFIXES = (
     "AccessDenied",
@@ -125,7 +126,7 @@ def is_transient(reason: str) -> bool:
     name = reason.split(":", 1)[0]
     return (
         name in RETRYABLE_ENTRY_CODES
-        or name == "UnmatchedResponse"
+        or name == UNMATCHED_RESPONSE
         or (WHOLE_REQUEST_FAILED in reason)
     )
 
@@ -412,7 +413,7 @@ class Redrive:
         slots = response.get("Entries") or []
         if len(slots) != len(entries):
             # Entries are matched by index; a short answer cannot be trusted.
-            return [f"UnmatchedResponse: {len(slots)} results for {len(entries)} entries"] * len(
+            return [f"{UNMATCHED_RESPONSE}: {len(slots)} results for {len(entries)} entries"] * len(
                 entries
             )
         return [_slot_code(slot) for slot in slots]

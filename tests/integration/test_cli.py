@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.ansible_run import REPO
-from tests.support.aws_cli import AWS, cli_env
+from tests.support.aws_cli import aws, cli_env
 from tests.support.events import (
     custom_event,
     eventbridge_dlq_message,
@@ -30,13 +30,6 @@ FAST = ["--wait-seconds", "0", "--empty-receives", "1"]
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     base = tmp_path_factory.mktemp("aws-cli")
     return cli_env(base)
-
-
-def aws(env: dict[str, str], endpoint: str | None, *args: str, **kwargs: Any) -> Any:
-    command = [str(AWS), *(["--endpoint-url", endpoint] if endpoint else []), *args]
-    options: dict[str, Any] = {"capture_output": True, "stdin": subprocess.DEVNULL}
-    options.update(kwargs)
-    return subprocess.run(command, env=env, text=True, timeout=60, check=False, **options)
 
 
 def canonical(value: Any) -> str:

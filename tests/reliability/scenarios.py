@@ -20,21 +20,16 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import yaml
-
-from tests.support.ansible_run import BIN, base_env, run_playbook
-from tests.support.aws_cli import AWS, cli_env
+from tests.support.ansible_run import BIN, base_env, run_playbook, write_playbook
+from tests.support.aws_cli import aws, aws_command, cli_env, cli_flags
 from tests.support.events import (
     REGION,
     custom_event,
@@ -45,6 +40,7 @@ from tests.support.events import (
     s3_cloudtrail_event,
 )
 from tests.support.fault_proxy import FaultProxy, fault_proxy
+from tests.support.stand_in import StandInServer
 from tests.support.world import World
 
 MARKER = "_redrive"
@@ -385,36 +381,20 @@ def fault_run(world: World, fault: str, seed_value: int, count: int) -> Row:
 # ---- scenario 2: SIGKILL at random moments -------------------------------------------------
 
 
-def cli_args(endpoint: str, params: dict[str, Any], command: str = "redrive") -> list[str]:
-    args = [str(AWS), "--endpoint-url", endpoint, "eventbridge-dlq", command]
-    for name, value in params.items():
-        if value is None:
-            continue
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            args.append(flag if value else "--no-" + name.replace("_", "-"))
-        else:
-            args.extend([flag, str(value)])
-    return args
-
-
-def playbook(base: Path, params: dict[str, Any], extra: Optional[dict[str, Any]] = None) -> Path:
-    task = {"name": "redrive", MODULE: {**params, **(extra or {})}, "register": "out"}
-    document = [{"hosts": "localhost", "connection": "local", "gather_facts": False}]
-    document[0]["tasks"] = [task]
-    path = base / f"kill-{uuid.uuid4().hex[:8]}.yml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-    return path
-
-
 def start(via: str, base: Path, endpoint: str, params: dict[str, Any]) -> subprocess.Popen:
     """The redrive as its own process group (ansible-playbook forks the module)."""
     if via == "module":
         env = base_env(base, endpoint)
-        command = [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook(base, params))]
+        task = {"name": "redrive", MODULE: params, "register": "out"}
+        command = [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            str(write_playbook(base, [task])),
+        ]
     else:
         env = cli_env(base)
-        command = cli_args(endpoint, params)
+        command = aws_command(endpoint, "eventbridge-dlq", "redrive", *cli_flags(params))
     return subprocess.Popen(
         command,
         env=env,
@@ -499,46 +479,15 @@ def kill_run(world: World, base: Path, via: str, seed_value: int, count: int) ->
 # ---- scenario 3: concurrent runners on the stand-in ------------------------------------------
 
 
-@contextmanager
-def stand_in_server() -> Iterator[str]:
-    """bench/stand_in.py in its own process (its CPU is not the runners')."""
-    repo = Path(__file__).resolve().parents[2]
-    process = subprocess.Popen(
-        [sys.executable, str(repo / "bench" / "stand_in.py")],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _control(sqs: Any, action: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The stand-in's own (uncounted) controls, over its JSON protocol."""
-    import urllib.request
-
-    request = urllib.request.Request(
-        sqs.meta.endpoint_url,
-        data=json.dumps(body).encode(),
-        headers={"X-Amz-Target": f"Control.{action}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read() or b"{}")
-
-
 def concurrent_runners(runners: int, count: int, seed_value: int) -> Row:
     """`runners` redrives at once on one DLQ of `count` messages (the O(1) stand-in)."""
     from tests.support.world import client
 
     rng = random.Random(f"concurrent/{seed_value}")
-    with stand_in_server() as url:
+    with StandInServer() as server:
+        url = server.url
         sqs = client("sqs", url)
-        _control(sqs, "ControlSet", {"record_marker": MARKER})
+        server.control("ControlSet", record_marker=MARKER)
         dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
         quarantine = sqs.create_queue(QueueName="quarantine")["QueueUrl"]
         made = dlq_messages(rng, count, "default")
@@ -579,7 +528,7 @@ def concurrent_runners(runners: int, count: int, seed_value: int) -> Row:
         seconds = time.monotonic() - started
         assert not errors, errors
         assert all("error" not in r for r in results), [r.get("error") for r in results]
-        stats = _control(sqs, "ControlStats", {})
+        stats = server.control("ControlStats")
         delivered = Counter(stats["delivered"])
         left = int(
             sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
@@ -852,13 +801,12 @@ def no_credentials_cli(world: World, base: Path) -> str:
     world.send(dlq, [eventbridge_dlq_message(custom_event(1))])
     env = cli_env(base)
     del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
-    run = subprocess.run(
-        cli_args(world.endpoint_url, {"queue": dlq, "wait_seconds": 0}),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    run = aws(
+        env,
+        world.endpoint_url,
+        "eventbridge-dlq",
+        "redrive",
+        *cli_flags({"queue": dlq, "wait_seconds": 0}),
     )
     assert run.returncode != 0, run.stdout
     assert "credential" in (run.stderr + run.stdout).lower(), run.stderr
@@ -907,14 +855,8 @@ def secrets(world: World, base: Path) -> list[Row]:
     # The CLI: results on stdout, progress on stderr.
     env = cli_env(base)
     env["AWS_SECRET_ACCESS_KEY"] = SECRET_KEY
-    cli = subprocess.run(
-        cli_args(world.endpoint_url, {"queue": dlq, "wait_seconds": 0, "empty_receives": 1}),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    flags = cli_flags({"queue": dlq, "wait_seconds": 0, "empty_receives": 1})
+    cli = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive", *flags)
     cli_leaks = [t for t in (SECRET_KEY, BODY_MARKER) if t in cli.stdout + cli.stderr]
     assert not cli_leaks, cli_leaks
     # Asked for: include_bodies shows the kept body.

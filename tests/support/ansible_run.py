@@ -81,6 +81,18 @@ def base_env(tmp: Path, endpoint_url: Optional[str]) -> dict[str, str]:
     return env
 
 
+def write_playbook(
+    tmp: Path, tasks: list[dict[str, Any]], play: Optional[dict[str, Any]] = None
+) -> Path:
+    """A one-play playbook on localhost, under a name not used before in `tmp`."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    playbook = tmp / f"playbook-{len(list(tmp.glob('playbook-*.yml')))}.yml"
+    document = {"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}
+    document.update(play or {})
+    playbook.write_text(yaml.safe_dump([document], sort_keys=False, allow_unicode=True))
+    return playbook
+
+
 def run_playbook(
     tmp: Path,
     tasks: list[dict[str, Any]],
@@ -91,11 +103,7 @@ def run_playbook(
     timeout: float = 300,
 ) -> PlaybookRun:
     """Write a one-play playbook on localhost and run it with ansible-playbook."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    playbook = tmp / f"playbook-{len(list(tmp.glob('playbook-*.yml')))}.yml"
-    document = {"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}
-    document.update(play or {})
-    playbook.write_text(yaml.safe_dump([document], sort_keys=False, allow_unicode=True))
+    playbook = write_playbook(tmp, tasks, play)
     dump = playbook.with_suffix(".jsonl")
     run_env = base_env(tmp, endpoint_url)
     run_env["RESULT_DUMP_FILE"] = str(dump)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Optional
 
 from .ansible_run import collections_root
 from .events import REGION
@@ -28,3 +30,30 @@ def cli_env(base: Path) -> dict[str, str]:
         PAGER="cat",
     )
     return env
+
+
+def aws_command(endpoint: Optional[str], *args: str) -> list[str]:
+    return [str(AWS), *(["--endpoint-url", endpoint] if endpoint else []), *args]
+
+
+def aws(env: dict[str, str], endpoint: Optional[str], *args: str, **kwargs: Any) -> Any:
+    """Run `aws` to the end; stdout and stderr captured as text unless kwargs say otherwise."""
+    options: dict[str, Any] = {"capture_output": True, "stdin": subprocess.DEVNULL}
+    options.update(kwargs)
+    return subprocess.run(
+        aws_command(endpoint, *args), env=env, text=True, timeout=60, check=False, **options
+    )
+
+
+def cli_flags(params: dict[str, Any]) -> list[str]:
+    """Module-style parameters as the plugin's flags (`max_messages` → `--max-messages`)."""
+    flags: list[str] = []
+    for name, value in params.items():
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else "--no-" + name.replace("_", "-"))
+        else:
+            flags.extend([flag, str(value)])
+    return flags
