@@ -8,9 +8,10 @@ means the same thing in all three.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 try:
     import boto3
@@ -132,12 +133,43 @@ def error_code(error: BaseException) -> str:
     return type(error).__name__
 
 
+ClientFactory = Callable[[str, Optional[str]], Any]
+
+
 @dataclass
 class Clients:
-    """The two clients a redrive needs, shared by all workers (they are thread-safe)."""
+    """The clients of one run, shared by all workers (they are thread-safe).
+
+    `sqs` and `events` serve the DLQ's region; `client(service, region)` makes (once)
+    the client a target needs, in the target's own region.
+    """
 
     sqs: Any
     events: Any
+    factory: Optional[ClientFactory] = None
+    _made: dict[tuple[str, Optional[str]], Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def client(self, service: str, region: Optional[str] = None) -> Any:
+        if region is None or region == self.region:
+            if service == "sqs":
+                return self.sqs
+            if service == "events":
+                return self.events
+        with self._lock:
+            key = (service, region)
+            if key not in self._made:
+                if self.factory is None:
+                    raise AwsError(
+                        "MissingClient", f"no {service} client for region {region or '(default)'}"
+                    )
+                self._made[key] = self.factory(service, region)
+            return self._made[key]
+
+    @property
+    def region(self) -> Optional[str]:
+        meta = getattr(self.sqs, "meta", None)
+        return getattr(meta, "region_name", None)
 
 
 def client_config(
@@ -186,17 +218,20 @@ def make_clients(options: ConnectionOptions, pool_size: int = 10) -> Clients:
         raise aws_error(botocore.exceptions.NoRegionError(), "CreateSession")
     config = client_config(pool_size, options.max_attempts, options.aws_config)
     verify: Any = options.aws_ca_bundle or options.validate_certs
-    try:
-        return Clients(
-            sqs=session.client(
-                "sqs", endpoint_url=options.endpoint_url, verify=verify, config=config
-            ),
-            events=session.client(
-                "events", endpoint_url=options.endpoint_url, verify=verify, config=config
-            ),
-        )
-    except botocore.exceptions.BotoCoreError as error:
-        raise aws_error(error, "CreateClient") from None
+
+    def create(service: str, region: Optional[str] = None) -> Any:
+        try:
+            return session.client(
+                service,
+                region_name=region or session.region_name,
+                endpoint_url=options.endpoint_url,
+                verify=verify,
+                config=config,
+            )
+        except botocore.exceptions.BotoCoreError as error:
+            raise aws_error(error, "CreateClient") from None
+
+    return Clients(sqs=create("sqs"), events=create("events"), factory=create)
 
 
 def resolve_queue_url(sqs: Any, queue: str) -> str:
