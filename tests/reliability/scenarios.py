@@ -576,22 +576,23 @@ def judge_message(message: dict[str, Any]) -> str:
     from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import EntryOptions
     from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
     from ansible_collections.redrive.eventbridge.plugins.module_utils.planning import (
-        KEEP,
-        PUT,
+        Deliver,
+        Keep,
         Planner,
+        PlanSettings,
     )
     from ansible_collections.redrive.eventbridge.plugins.module_utils.records import (
         parse_message,
     )
 
     record = parse_message(message)
-    planner = Planner(EntryOptions(marker_field=MARKER), RecordFilter())
-    decision = planner.decide(record, int(time.time() * 1000))
-    if decision.action == KEEP:
-        assert decision.reason and decision.reason.strip(), decision
-        return decision.reason.split(":", 1)[0]
-    assert decision.action == PUT and decision.entry is not None, decision
-    fields = decision.entry.fields
+    planner = Planner(PlanSettings(EntryOptions(marker_field=MARKER), RecordFilter()))
+    plan = planner.decide(record, int(time.time() * 1000))
+    if isinstance(plan, Keep):
+        assert plan.failure.code and plan.failure.describe().strip(), plan
+        return plan.failure.code
+    assert isinstance(plan, Deliver) and plan.delivery.entry is not None, plan
+    fields = plan.delivery.entry.fields
     detail = json.loads(fields["Detail"])
     assert isinstance(detail, dict) and MARKER in detail, fields["Detail"][:200]
     assert isinstance(fields["Source"], str) and fields["Source"], fields
