@@ -1,29 +1,46 @@
 # Copyright: redrive.eventbridge contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What EventBridge delivers to a rule target: the event, cut or reshaped by the
-target's input settings (Input, InputPath, InputTransformer).
+"""What EventBridge delivers to a rule target: the event, or what the target's input
+settings (Input, InputPath, InputTransformer) make of it.
 
-Sources (AWS documentation): "Amazon EventBridge input transformation"
-(eb-transform-target-input), the PutTargets / Target / InputTransformer API
-reference, and "Tutorial: Use input transformers" (eb-input-transformer-tutorial).
+Sources, all AWS documentation unless said otherwise:
+- UG: EventBridge User Guide, "Amazon EventBridge input transformation"
+  (eb-transform-target-input): supported JSONPath, predefined variables, examples,
+  "Common issues with transforming input";
+- API: EventBridge API Reference, Target (Input, InputPath) and InputTransformer
+  (InputPathsMap, InputTemplate) and their length and pattern constraints;
+- Tutorial: "Use input transformers to transform events" (eb-input-transformer-tutorial);
+- Pipes: "Amazon EventBridge Pipes input transformation", whose list of common issues
+  spells out rules the UG states more briefly (the same transformer);
+- Recorded: deliveries to an SQS target recorded against AWS by LocalStack's validated
+  test snapshots (tests/aws/services/events/test_events_inputs.snapshot.json), for the
+  cases the documentation leaves open. Each use says so where it is made.
+
+Values are taken from the event's own text (the DLQ body is EventBridge's own
+serialisation of the event), never re-serialised from parsed Python values: a number
+keeps its spelling (1200.50 stays 1200.50), a string its escapes, an object its key
+order and non-ASCII text.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, Union
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from json.decoder import scanstring
+from typing import Any, Callable, Optional, Union
 
 # --- JSONPath -------------------------------------------------------------
 #
-# EventBridge "does not support all JSON Path syntax". The user guide lists what
-# it does support: dot notation ($.detail), dashes, underscores, alphanumeric
-# characters, array indices, wildcards (*) and forward slashes. The Target API
-# reference allows dot or bracket notation for InputPath (goessner JSONPath, so
-# bracket names are quoted: $['detail']['state']). Everything else of JSONPath
-# (recursive descent, filters, slices, unions, negative indexes, functions) is
-# refused with PathError rather than guessed at.
+# EventBridge "does not support all JSON Path syntax". UG lists what it does support:
+# dot notation ($.detail), dashes, underscores, alphanumeric characters, array indices,
+# wildcards (*) and forward slashes. API allows dot or bracket notation for InputPath
+# (goessner JSONPath, so bracket names are quoted: $['detail']['state']). Everything else
+# of JSONPath (recursive descent, filters, slices, unions, negative indexes, functions)
+# is refused with PathError rather than guessed at.
 
-# A dot-notation member name: the characters the user guide lists.
+# A dot-notation member name: the characters UG lists.
 _DOT_NAME = re.compile(r"[A-Za-z0-9_\-/]+")
 _INDEX = re.compile(r"[0-9]+")
 
@@ -58,10 +75,7 @@ def resolve_path(document: Any, path: str) -> tuple[bool, Any]:
     Raises PathError for a malformed path or for JSONPath syntax EventBridge does
     not support.
     """
-    steps = parse_path(path)
-    if any(step is _WILDCARD for step in steps):
-        return True, _matches(document, steps)
-    return _follow(document, steps)
+    return _evaluate(document, parse_path(path), _parsed_children)
 
 
 def parse_path(path: str) -> list[_Step]:
@@ -136,43 +150,470 @@ def _unsupported(path: str, position: int) -> PathError:
     )
 
 
-def _follow(document: Any, steps: list[_Step]) -> tuple[bool, Any]:
-    value = document
+# A path is evaluated over nodes of either kind: parsed values (resolve_path) or spans
+# of the event's text (target_payload). One evaluator keeps both to the same meaning.
+_Children = Callable[[Any, _Step], list[Any]]
+
+
+def _evaluate(root: Any, steps: list[_Step], children: _Children) -> tuple[bool, Any]:
+    indefinite = any(step is _WILDCARD for step in steps)
+    current = [root]
     for step in steps:
-        found, value = _step_into(value, step)
-        if not found:
+        current = [child for node in current for child in children(node, step)]
+        if not current and not indefinite:
             return False, None
-    return True, value
+    if indefinite:
+        return True, current
+    return True, current[0]
 
 
-def _step_into(value: Any, step: _Step) -> tuple[bool, Any]:
+def _parsed_children(value: Any, step: _Step) -> list[Any]:
+    if step is _WILDCARD:
+        if isinstance(value, dict):
+            return list(value.values())
+        return list(value) if isinstance(value, list) else []
     if isinstance(step, str):
-        if isinstance(value, dict) and step in value:
-            return True, value[step]
-        return False, None
+        return [value[step]] if isinstance(value, dict) and step in value else []
     if isinstance(step, int) and isinstance(value, list) and step < len(value):
-        return True, value[step]
-    return False, None
-
-
-def _matches(document: Any, steps: list[_Step]) -> list[Any]:
-    current = [document]
-    for step in steps:
-        following: list[Any] = []
-        for value in current:
-            if step is _WILDCARD:
-                following.extend(_members(value))
-                continue
-            found, child = _step_into(value, step)
-            if found:
-                following.append(child)
-        current = following
-    return current
-
-
-def _members(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return list(value.values())
-    if isinstance(value, list):
-        return list(value)
+        return [value[step]]
     return []
+
+
+# --- The event's text -----------------------------------------------------
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class _Span:
+    """One JSON value of the event's text: text[start:end]."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def json(self) -> str:
+        return self.text[self.start : self.end]
+
+    @property
+    def opener(self) -> str:
+        return self.text[self.start]
+
+
+def _skip_space(text: str, position: int) -> int:
+    return _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
+
+
+def _span_at(text: str, start: int) -> _Span:
+    # raw_decode runs the C scanner; it only serves to find where the value ends.
+    return _Span(text, start, _DECODER.raw_decode(text, start)[1])
+
+
+def _root_span(text: str) -> _Span:
+    return _span_at(text, _skip_space(text, 0))
+
+
+def _object_members(span: _Span) -> Iterator[tuple[str, _Span]]:
+    text = span.text
+    position = _skip_space(text, span.start + 1)
+    while text[position] != "}":
+        name, position = scanstring(text, position + 1)
+        position = _skip_space(text, _skip_space(text, position) + 1)  # past ':'
+        value = _span_at(text, position)
+        yield name, value
+        position = _skip_space(text, value.end)
+        if text[position] == ",":
+            position = _skip_space(text, position + 1)
+
+
+def _array_elements(span: _Span) -> Iterator[_Span]:
+    text = span.text
+    position = _skip_space(text, span.start + 1)
+    while text[position] != "]":
+        value = _span_at(text, position)
+        yield value
+        position = _skip_space(text, value.end)
+        if text[position] == ",":
+            position = _skip_space(text, position + 1)
+
+
+def _span_children(span: _Span, step: _Step) -> list[_Span]:
+    if span.opener == "{":
+        members = list(_object_members(span))
+        if step is _WILDCARD:
+            return [value for _, value in members]
+        # A repeated name: the last one wins, as it does for json.loads.
+        named = [value for name, value in members if name == step]
+        return named[-1:] if isinstance(step, str) else []
+    if span.opener == "[":
+        elements = list(_array_elements(span))
+        if step is _WILDCARD:
+            return elements
+        if isinstance(step, int) and step < len(elements):
+            return [elements[step]]
+    return []
+
+
+# --- Values put into a template -------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A variable's value as JSON text; None when its path is not in the event."""
+
+    json: Optional[str]
+
+    def as_json(self) -> str:
+        """For a placeholder outside a string in a JSON template."""
+        # UG, Common issues: "Quotes are not required for variables that represent
+        # strings ... EventBridge automatically adds quotes to string variable values";
+        # objects, arrays, numbers, booleans and null go in as the JSON they are.
+        # A missing variable "isn't created": recorded against AWS, `"command": <command>`
+        # with $.detail.notinmessage delivered `"command": ""`.
+        return '""' if self.json is None else self.json
+
+    def as_text(self) -> str:
+        """For a placeholder inside a string, or anywhere in a template that is not JSON."""
+        if self.json is None:
+            # Recorded against AWS: "... from detail <command>" with a missing path
+            # delivered "... from detail ".
+            return ""
+        opener = self.json[0]
+        if opener == '"':
+            # UG: "EventBridge doesn't escape values extracted by Input Path, when
+            # populating the Input Template": the string itself goes in, unescaped.
+            return str(json.loads(self.json))
+        if opener in "{[":
+            # UG: "If a JSON path references a JSON object or array, but the variable is
+            # referenced in a string, EventBridge removes any internal quotes".
+            return self.json.replace('"', "")
+        return self.json
+
+
+def _string_value(text: str) -> _Value:
+    # Values EventBridge supplies (rule ARN and name, ingestion time) as JSON strings:
+    # non-ASCII kept, as EventBridge keeps it in what it delivers.
+    return _Value(json.dumps(text, ensure_ascii=False))
+
+
+def _spans_value(found: bool, result: Any) -> _Value:
+    if not found:
+        return _Value(None)
+    if isinstance(result, list):
+        # A wildcard path: its matches as a JSON array, each in its own text.
+        return _Value("[" + ",".join(span.json for span in result) + "]")
+    return _Value(result.json)
+
+
+# --- Target settings ------------------------------------------------------
+
+# API constraints (Target, InputTransformer).
+MAX_INPUT_CHARS = 8192
+MAX_PATH_CHARS = 256
+MAX_TEMPLATE_CHARS = 8192
+MAX_VARIABLES = 100
+MAX_VARIABLE_NAME_CHARS = 256
+_VARIABLE_NAME = re.compile(r"[A-Za-z0-9_\-]+")
+
+RULE_ARN = "aws.events.rule-arn"
+RULE_NAME = "aws.events.rule-name"
+INGESTION_TIME = "aws.events.event.ingestion-time"
+EVENT = "aws.events.event"
+EVENT_JSON = "aws.events.event.json"
+PREDEFINED = (RULE_ARN, RULE_NAME, INGESTION_TIME, EVENT, EVENT_JSON)
+
+# Recorded against AWS: <aws.events.event> ("the original event payload as JSON
+# (without the detail field)", UG) arrived as an object with these members in this
+# order, detail-type renamed detailType.
+_EVENT_MEMBERS = (
+    ("id", "id"),
+    ("account", "account"),
+    ("detailType", "detail-type"),
+    ("time", "time"),
+    ("source", "source"),
+    ("region", "region"),
+    ("resources", "resources"),
+    ("version", "version"),
+)
+
+_INPUT_SETTINGS = ("Input", "InputPath", "InputTransformer")
+
+
+class TransformError(ValueError):
+    """The target's input settings cannot be applied to the event.
+
+    `code` is a snake_case reason: conflicting_input, invalid_input, invalid_input_path,
+    input_path_not_found, invalid_input_paths_map, invalid_template, invalid_event.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the predefined variables render, for the rule the target belongs to.
+
+    `ingestion_time` is what <aws.events.event.ingestion-time> renders: the time
+    EventBridge received the event, an ISO 8601 timestamp. A DLQ message does not
+    carry it, so callers pass the event's own `time`, which for events put without
+    an explicit Time is the time EventBridge received them.
+    """
+
+    rule_arn: str
+    rule_name: str
+    ingestion_time: str
+
+
+def target_payload(
+    event_text: str, event: Mapping[str, Any], target: Mapping[str, Any], context: RuleContext
+) -> str:
+    """The text the target receives.
+
+    `event_text` is the event exactly as in the DLQ body (returned byte-for-byte when
+    the target has no input settings); `event` is its parsed form; `target` is the
+    target as ListTargetsByRule returns it (keys Input, InputPath,
+    InputTransformer{InputPathsMap, InputTemplate}, ...).
+
+    - Input: the constant JSON text, as given (API: "nothing from the event itself is
+      passed to the target").
+    - InputPath: the value at the path, as the JSON text it has in the event (a string
+      arrives quoted: recorded against AWS, $.detail.payload.sf_id delivered "baz").
+    - InputTransformer: the template with each placeholder filled in (see _render).
+
+    Raises TransformError with a code when the settings are invalid or cannot be
+    applied to this event.
+    """
+    if not isinstance(event, Mapping):
+        raise TransformError("invalid_event", "the event is not a JSON object")
+    chosen = [name for name in _INPUT_SETTINGS if target.get(name) is not None]
+    if len(chosen) > 1:
+        # API (PutTargets ValidationException): "Only one of Input, InputPath, or
+        # InputTransformer must be provided".
+        raise TransformError(
+            "conflicting_input", f"only one of Input, InputPath, InputTransformer: got {chosen}"
+        )
+    if not chosen:
+        return event_text
+    if chosen[0] == "Input":
+        return _constant_input(target["Input"])
+    root = _event_root(event_text)
+    if chosen[0] == "InputPath":
+        return _input_path(root, target["InputPath"])
+    return _transformed(root, target["InputTransformer"], context)
+
+
+def _constant_input(text: Any) -> str:
+    if not isinstance(text, str) or len(text) > MAX_INPUT_CHARS:
+        raise TransformError("invalid_input", f"Input must be text of at most {MAX_INPUT_CHARS}")
+    try:
+        json.loads(text)
+    except ValueError as error:
+        # API: Input is "Valid JSON text passed to the target".
+        raise TransformError("invalid_input", f"Input is not valid JSON: {error}") from None
+    return text
+
+
+def _event_root(event_text: str) -> _Span:
+    try:
+        root = _root_span(event_text)
+    except (ValueError, IndexError) as error:
+        raise TransformError("invalid_event", f"the event is not JSON: {error}") from None
+    if root.opener != "{":
+        raise TransformError("invalid_event", "the event is not a JSON object")
+    return root
+
+
+def _steps(path: Any, setting: str) -> list[_Step]:
+    if not isinstance(path, str) or len(path) > MAX_PATH_CHARS:
+        raise TransformError(
+            "invalid_input_path", f"{setting} must be a JSONPath of at most {MAX_PATH_CHARS}"
+        )
+    try:
+        return parse_path(path)
+    except PathError as error:
+        raise TransformError("invalid_input_path", f"{setting}: {error}") from None
+
+
+def _input_path(root: _Span, path: Any) -> str:
+    found, result = _evaluate(root, _steps(path, "InputPath"), _span_children)
+    value = _spans_value(found, result).json
+    if value is None:
+        # The documentation does not say what a target receives then; delivering a
+        # guess would not be redriving what EventBridge delivered.
+        raise TransformError("input_path_not_found", f"InputPath {path!r} is not in the event")
+    return value
+
+
+def _transformed(root: _Span, transformer: Any, context: RuleContext) -> str:
+    if not isinstance(transformer, Mapping):
+        raise TransformError("invalid_template", "InputTransformer must be an object")
+    paths = _paths_map(transformer.get("InputPathsMap") or {})
+    template = _template_text(transformer.get("InputTemplate"))
+    segments = _parse_template(template, set(paths) | set(PREDEFINED))
+    values: dict[str, _Value] = {}
+    for segment in segments:
+        if isinstance(segment, _Placeholder) and segment.name not in values:
+            values[segment.name] = _variable(segment.name, root, paths, context)
+    return "".join(
+        segment if isinstance(segment, str) else segment.render(values[segment.name])
+        for segment in segments
+    )
+
+
+def _paths_map(paths: Any) -> dict[str, list[_Step]]:
+    if not isinstance(paths, Mapping):
+        raise TransformError("invalid_input_paths_map", "InputPathsMap must be an object")
+    if len(paths) > MAX_VARIABLES:
+        raise TransformError(
+            "invalid_input_paths_map",
+            f"InputPathsMap has {len(paths)} variables; at most {MAX_VARIABLES}",
+        )
+    return {
+        _variable_name(name): _steps(path, f"InputPathsMap[{name!r}]")
+        for name, path in paths.items()
+    }
+
+
+def _variable_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise TransformError("invalid_input_paths_map", f"variable name {name!r} is not text")
+    if name in PREDEFINED or name.lower().startswith("aws."):
+        # UG: predefined variables "are reserved, and you can't create variables with
+        # these names"; API: "The keys cannot start with 'AWS.'".
+        raise TransformError("invalid_input_paths_map", f"variable name {name!r} is reserved")
+    if len(name) > MAX_VARIABLE_NAME_CHARS or not _VARIABLE_NAME.fullmatch(name):
+        # API: key pattern [A-Za-z0-9\_\-]+, 1 to 256 characters.
+        raise TransformError(
+            "invalid_input_paths_map",
+            f"variable name {name!r} must be 1-{MAX_VARIABLE_NAME_CHARS} "
+            "letters, digits, '_' or '-'",
+        )
+    return name
+
+
+def _template_text(template: Any) -> str:
+    if not isinstance(template, str) or not 1 <= len(template) <= MAX_TEMPLATE_CHARS:
+        raise TransformError(
+            "invalid_template", f"InputTemplate must be text of 1 to {MAX_TEMPLATE_CHARS}"
+        )
+    return template
+
+
+def _variable(
+    name: str, root: _Span, paths: Mapping[str, list[_Step]], context: RuleContext
+) -> _Value:
+    if name == RULE_ARN:
+        return _string_value(context.rule_arn)
+    if name == RULE_NAME:
+        return _string_value(context.rule_name)
+    if name == INGESTION_TIME:
+        return _string_value(context.ingestion_time)
+    if name == EVENT_JSON:
+        # UG: "The full original event payload as JSON (with the detail field)".
+        return _Value(root.json)
+    if name == EVENT:
+        return _Value(_event_without_detail(root, context))
+    return _spans_value(*_evaluate(root, paths[name], _span_children))
+
+
+def _event_without_detail(root: _Span, context: RuleContext) -> str:
+    members = dict(_object_members(root))
+    parts = []
+    for shown, name in _EVENT_MEMBERS:
+        if name == "time":
+            # Recorded against AWS, this member holds the ingestion time.
+            text = json.dumps(context.ingestion_time, ensure_ascii=False)
+        elif name in members:
+            text = members[name].json
+        else:
+            continue
+        parts.append(f"{json.dumps(shown)}:{text}")
+    return "{" + ",".join(parts) + "}"
+
+
+# --- Templates ------------------------------------------------------------
+#
+# A placeholder is any <...>: Tutorial, "The characters < and > can't be escaped";
+# recorded against AWS, PutTargets refuses a template naming a variable that is neither
+# predefined nor in InputPathsMap ("InputTemplate ... contains invalid placeholder").
+_PLACEHOLDER = re.compile(r"<([^<>]*)>")
+
+
+@dataclass(frozen=True)
+class _Placeholder:
+    name: str
+    as_json: bool  # outside any string of a JSON template
+
+    def render(self, value: _Value) -> str:
+        return value.as_json() if self.as_json else value.as_text()
+
+
+_Segment = Union[str, _Placeholder]
+
+
+def _parse_template(template: str, defined: set[str]) -> list[_Segment]:
+    """The template as literal text and placeholders.
+
+    A template whose first character (after white space) is `{` or `[` is JSON; its
+    placeholders outside string literals take JSON values, those inside strings take
+    text (API: "The InputTemplate can also be valid JSON with variables in quotes or
+    out"). Any other template - a quoted string such as "instance <instance> is in
+    <state>", several quoted lines, or plain text - is text, and every placeholder in
+    it takes text: UG, "if you want to output a JSON object based on a single JSON path
+    variable, you must place it as a key", as in {"detail": <detail>}.
+    """
+    json_template = template.lstrip(" \t\r\n")[:1] in ("{", "[")
+    segments: list[_Segment] = []
+    literal_start = 0
+    in_string = False
+    # The last placeholder of the string being read, to refuse the string as a key.
+    in_this_string: Optional[str] = None
+    position = 0
+    while position < len(template):
+        char = template[position]
+        placeholder = _PLACEHOLDER.match(template, position) if char == "<" else None
+        if placeholder is not None:
+            name = _placeholder_name(placeholder.group(1), defined)
+            outside = json_template and not in_string
+            if outside and _followed_by_colon(template, placeholder.end()):
+                raise _key_placeholder(name)
+            segments.extend((template[literal_start:position], _Placeholder(name, outside)))
+            in_this_string = name if in_string else None
+            position = literal_start = placeholder.end()
+        elif json_template and in_string and char == "\\":
+            # An escape inside a string; "<" cannot be escaped (Tutorial), so it stays.
+            position += 1 if template[position + 1 : position + 2] == "<" else 2
+        elif json_template and char == '"':
+            if in_this_string is not None and _followed_by_colon(template, position + 1):
+                raise _key_placeholder(in_this_string)
+            in_string = not in_string
+            in_this_string = None
+            position += 1
+        else:
+            position += 1
+    segments.append(template[literal_start:])
+    return [segment for segment in segments if segment != ""]
+
+
+def _placeholder_name(name: str, defined: set[str]) -> str:
+    if name not in defined:
+        raise TransformError(
+            "invalid_template",
+            f"InputTemplate contains invalid placeholder {name!r} "
+            "(neither predefined nor in InputPathsMap)",
+        )
+    return name
+
+
+def _followed_by_colon(template: str, position: int) -> bool:
+    return template[_skip_space(template, position) : _skip_space(template, position) + 1] == ":"
+
+
+def _key_placeholder(name: str) -> TransformError:
+    # API: "If InputTemplate is a JSON object ... The placeholder cannot be used as an
+    # object key."
+    return TransformError("invalid_template", f"placeholder <{name}> is used as an object key")
