@@ -194,7 +194,7 @@ class _Span:
     end: int
 
     @property
-    def json(self) -> str:
+    def literal(self) -> str:
         return self.text[self.start : self.end]
 
     @property
@@ -239,21 +239,48 @@ def _array_elements(span: _Span) -> Iterator[_Span]:
             position = _skip_space(text, position + 1)
 
 
-def _span_children(span: _Span, step: _Step) -> list[_Span]:
-    if span.opener == "{":
-        members = list(_object_members(span))
-        if step is _WILDCARD:
-            return [value for _, value in members]
-        # A repeated name: the last one wins, as it does for json.loads.
-        named = [value for name, value in members if name == step]
-        return named[-1:] if isinstance(step, str) else []
-    if span.opener == "[":
-        elements = list(_array_elements(span))
-        if step is _WILDCARD:
-            return elements
-        if isinstance(step, int) and step < len(elements):
-            return [elements[step]]
-    return []
+class _EventText:
+    """The event's text, each container read once however many paths go through it."""
+
+    def __init__(self, text: str) -> None:
+        self.root = _root_span(text)
+        self._members: dict[int, list[tuple[str, _Span]]] = {}
+        self._elements: dict[int, list[_Span]] = {}
+
+    def members(self, span: _Span) -> list[tuple[str, _Span]]:
+        if span.start not in self._members:
+            self._members[span.start] = list(_object_members(span))
+        return self._members[span.start]
+
+    def elements(self, span: _Span) -> list[_Span]:
+        if span.start not in self._elements:
+            self._elements[span.start] = list(_array_elements(span))
+        return self._elements[span.start]
+
+    def children(self, span: _Span, step: _Step) -> list[_Span]:
+        if span.opener == "{":
+            members = self.members(span)
+            if step is _WILDCARD:
+                return [value for _, value in members]
+            # A repeated name: the last one wins, as it does for json.loads.
+            named = [value for name, value in members if name == step]
+            return named[-1:]
+        if span.opener == "[":
+            elements = self.elements(span)
+            if step is _WILDCARD:
+                return elements
+            if isinstance(step, int) and step < len(elements):
+                return [elements[step]]
+        return []
+
+    def value(self, steps: list[_Step]) -> _Value:
+        found, result = _evaluate(self.root, steps, self.children)
+        if not found:
+            return _Value(None)
+        if isinstance(result, list):
+            # A wildcard path: its matches as a JSON array, each in its own text.
+            return _Value("[" + ",".join(span.literal for span in result) + "]")
+        return _Value(result.literal)
 
 
 # --- Values put into a template -------------------------------------------
@@ -263,7 +290,7 @@ def _span_children(span: _Span, step: _Step) -> list[_Span]:
 class _Value:
     """A variable's value as JSON text; None when its path is not in the event."""
 
-    json: Optional[str]
+    literal: Optional[str]
 
     def as_json(self) -> str:
         """For a placeholder outside a string in a JSON template."""
@@ -272,39 +299,30 @@ class _Value:
         # objects, arrays, numbers, booleans and null go in as the JSON they are.
         # A missing variable "isn't created": recorded against AWS, `"command": <command>`
         # with $.detail.notinmessage delivered `"command": ""`.
-        return '""' if self.json is None else self.json
+        return '""' if self.literal is None else self.literal
 
     def as_text(self) -> str:
         """For a placeholder inside a string, or anywhere in a template that is not JSON."""
-        if self.json is None:
+        if self.literal is None:
             # Recorded against AWS: "... from detail <command>" with a missing path
             # delivered "... from detail ".
             return ""
-        opener = self.json[0]
+        opener = self.literal[0]
         if opener == '"':
             # UG: "EventBridge doesn't escape values extracted by Input Path, when
             # populating the Input Template": the string itself goes in, unescaped.
-            return str(json.loads(self.json))
+            return str(json.loads(self.literal))
         if opener in "{[":
             # UG: "If a JSON path references a JSON object or array, but the variable is
             # referenced in a string, EventBridge removes any internal quotes".
-            return self.json.replace('"', "")
-        return self.json
+            return self.literal.replace('"', "")
+        return self.literal
 
 
 def _string_value(text: str) -> _Value:
     # Values EventBridge supplies (rule ARN and name, ingestion time) as JSON strings:
     # non-ASCII kept, as EventBridge keeps it in what it delivers.
     return _Value(json.dumps(text, ensure_ascii=False))
-
-
-def _spans_value(found: bool, result: Any) -> _Value:
-    if not found:
-        return _Value(None)
-    if isinstance(result, list):
-        # A wildcard path: its matches as a JSON array, each in its own text.
-        return _Value("[" + ",".join(span.json for span in result) + "]")
-    return _Value(result.json)
 
 
 # --- Target settings ------------------------------------------------------
@@ -400,10 +418,10 @@ def target_payload(
         return event_text
     if chosen[0] == "Input":
         return _constant_input(target["Input"])
-    root = _event_root(event_text)
+    document = _event_root(event_text)
     if chosen[0] == "InputPath":
-        return _input_path(root, target["InputPath"])
-    return _transformed(root, target["InputTransformer"], context)
+        return _input_path(document, target["InputPath"])
+    return _transformed(document, target["InputTransformer"], context)
 
 
 def _constant_input(text: Any) -> str:
@@ -417,14 +435,14 @@ def _constant_input(text: Any) -> str:
     return text
 
 
-def _event_root(event_text: str) -> _Span:
+def _event_root(event_text: str) -> _EventText:
     try:
-        root = _root_span(event_text)
+        document = _EventText(event_text)
     except (ValueError, IndexError) as error:
         raise TransformError("invalid_event", f"the event is not JSON: {error}") from None
-    if root.opener != "{":
+    if document.root.opener != "{":
         raise TransformError("invalid_event", "the event is not a JSON object")
-    return root
+    return document
 
 
 def _steps(path: Any, setting: str) -> list[_Step]:
@@ -438,9 +456,8 @@ def _steps(path: Any, setting: str) -> list[_Step]:
         raise TransformError("invalid_input_path", f"{setting}: {error}") from None
 
 
-def _input_path(root: _Span, path: Any) -> str:
-    found, result = _evaluate(root, _steps(path, "InputPath"), _span_children)
-    value = _spans_value(found, result).json
+def _input_path(document: _EventText, path: Any) -> str:
+    value = document.value(_steps(path, "InputPath")).literal
     if value is None:
         # The documentation does not say what a target receives then; delivering a
         # guess would not be redriving what EventBridge delivered.
@@ -448,7 +465,7 @@ def _input_path(root: _Span, path: Any) -> str:
     return value
 
 
-def _transformed(root: _Span, transformer: Any, context: RuleContext) -> str:
+def _transformed(document: _EventText, transformer: Any, context: RuleContext) -> str:
     if not isinstance(transformer, Mapping):
         raise TransformError("invalid_template", "InputTransformer must be an object")
     paths = _paths_map(transformer.get("InputPathsMap") or {})
@@ -457,7 +474,7 @@ def _transformed(root: _Span, transformer: Any, context: RuleContext) -> str:
     values: dict[str, _Value] = {}
     for segment in segments:
         if isinstance(segment, _Placeholder) and segment.name not in values:
-            values[segment.name] = _variable(segment.name, root, paths, context)
+            values[segment.name] = _variable(segment.name, document, paths, context)
     return "".join(
         segment if isinstance(segment, str) else segment.render(values[segment.name])
         for segment in segments
@@ -504,7 +521,7 @@ def _template_text(template: Any) -> str:
 
 
 def _variable(
-    name: str, root: _Span, paths: Mapping[str, list[_Step]], context: RuleContext
+    name: str, document: _EventText, paths: Mapping[str, list[_Step]], context: RuleContext
 ) -> _Value:
     if name == RULE_ARN:
         return _string_value(context.rule_arn)
@@ -514,21 +531,21 @@ def _variable(
         return _string_value(context.ingestion_time)
     if name == EVENT_JSON:
         # UG: "The full original event payload as JSON (with the detail field)".
-        return _Value(root.json)
+        return _Value(document.root.literal)
     if name == EVENT:
-        return _Value(_event_without_detail(root, context))
-    return _spans_value(*_evaluate(root, paths[name], _span_children))
+        return _Value(_event_without_detail(document, context))
+    return document.value(paths[name])
 
 
-def _event_without_detail(root: _Span, context: RuleContext) -> str:
-    members = dict(_object_members(root))
+def _event_without_detail(document: _EventText, context: RuleContext) -> str:
+    members = dict(document.members(document.root))
     parts = []
     for shown, name in _EVENT_MEMBERS:
         if name == "time":
             # Recorded against AWS, this member holds the ingestion time.
             text = json.dumps(context.ingestion_time, ensure_ascii=False)
         elif name in members:
-            text = members[name].json
+            text = members[name].literal
         else:
             continue
         parts.append(f"{json.dumps(shown)}:{text}")
