@@ -24,6 +24,7 @@ order and non-ASCII text.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -182,6 +183,7 @@ def _parsed_children(value: Any, step: _Step) -> list[Any]:
 # --- The event's text -----------------------------------------------------
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SPACE = frozenset(" \t\n\r")
 _DECODER = json.JSONDecoder()
 
 
@@ -203,6 +205,8 @@ class _Span:
 
 
 def _skip_space(text: str, position: int) -> int:
+    if text[position : position + 1] not in _SPACE:  # compact JSON: the usual case
+        return position
     return _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
 
 
@@ -470,7 +474,7 @@ def _transformed(document: _EventText, transformer: Any, context: RuleContext) -
         raise TransformError("invalid_template", "InputTransformer must be an object")
     paths = _paths_map(transformer.get("InputPathsMap") or {})
     template = _template_text(transformer.get("InputTemplate"))
-    segments = _parse_template(template, set(paths) | set(PREDEFINED))
+    segments = _parse_template(template, frozenset(paths) | frozenset(PREDEFINED))
     values: dict[str, _Value] = {}
     for segment in segments:
         if isinstance(segment, _Placeholder) and segment.name not in values:
@@ -572,7 +576,8 @@ class _Placeholder:
 _Segment = Union[str, _Placeholder]
 
 
-def _parse_template(template: str, defined: set[str]) -> list[_Segment]:
+@functools.lru_cache(maxsize=256)
+def _parse_template(template: str, defined: frozenset[str]) -> tuple[_Segment, ...]:
     """The template as literal text and placeholders.
 
     A template whose first character (after white space) is `{` or `[` is JSON; its
@@ -613,10 +618,11 @@ def _parse_template(template: str, defined: set[str]) -> list[_Segment]:
         else:
             position += 1
     segments.append(template[literal_start:])
-    return [segment for segment in segments if segment != ""]
+    # Cached: a run applies one target's template to many events.
+    return tuple(segment for segment in segments if segment != "")
 
 
-def _placeholder_name(name: str, defined: set[str]) -> str:
+def _placeholder_name(name: str, defined: frozenset[str]) -> str:
     if name not in defined:
         raise TransformError(
             "invalid_template",
