@@ -404,7 +404,8 @@ def target_payload(
       passed to the target").
     - InputPath: the value at the path, as the JSON text it has in the event (a string
       arrives quoted: recorded against AWS, $.detail.payload.sf_id delivered "baz").
-    - InputTransformer: the template with each placeholder filled in (see _render).
+    - InputTransformer: the template with each placeholder filled in (the rules are at
+      _parse_template and _Value).
 
     Raises TransformError with a code when the settings are invalid or cannot be
     applied to this event.
@@ -446,6 +447,8 @@ def _event_root(event_text: str) -> _EventText:
         raise TransformError("invalid_event", f"the event is not JSON: {error}") from None
     if document.root.opener != "{":
         raise TransformError("invalid_event", "the event is not a JSON object")
+    if _skip_space(event_text, document.root.end) != len(event_text):
+        raise TransformError("invalid_event", "the event has text after its JSON object")
     return document
 
 

@@ -810,6 +810,7 @@ def test_the_event_must_be_a_json_object() -> None:
     template = transformer({})
     assert error_code(EC2_EVENT, template, text="not json") == "invalid_event"
     assert error_code(EC2_EVENT, template, text="[1, 2]") == "invalid_event"
+    assert error_code(EC2_EVENT, template, text='{"id": "e"} {"id": "f"}') == "invalid_event"
     with pytest.raises(TransformError) as raised:
         target_payload("[]", [], template, EXAMPLE_RULE)  # type: ignore[arg-type]
     assert raised.value.code == "invalid_event"
