@@ -265,7 +265,7 @@ class _EventText:
         if span.opener == "{":
             members = self.members(span)
             if step is _WILDCARD:
-                return [value for _, value in members]
+                return [value for _name, value in members]
             # A repeated name: the last one wins, as it does for json.loads.
             named = [value for name, value in members if name == step]
             return named[-1:]

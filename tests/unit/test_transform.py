@@ -20,7 +20,7 @@ Every expected output cites where it comes from:
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -181,11 +181,14 @@ def compact(event: dict[str, Any]) -> str:
 
 def transform(
     template: str,
-    paths: dict[str, str] = EC2_PATHS,
-    event: dict[str, Any] = EC2_EVENT,
+    paths: Optional[dict[str, str]] = None,
+    event: Optional[dict[str, Any]] = None,
     context: RuleContext = EXAMPLE_RULE,
     event_text: str = "",
 ) -> str:
+    """The payload for the EC2 example event and Input Path unless told otherwise."""
+    event = EC2_EVENT if event is None else event
+    paths = EC2_PATHS if paths is None else paths
     target = {"InputTransformer": {"InputPathsMap": paths, "InputTemplate": template}}
     return target_payload(event_text or compact(event), event, target, context)
 
