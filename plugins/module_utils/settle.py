@@ -26,7 +26,7 @@ from .queue_ops import QueueOps, quarantine_copy
 from .records import DlqRecord
 
 # Final sweep over deletes that kept failing: rounds, with back-off between them.
-FINAL_SWEEP_ROUNDS = 6
+FINAL_SWEEP_ROUNDS = 10
 
 
 @dataclass
