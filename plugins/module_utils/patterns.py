@@ -53,6 +53,8 @@ OPERATORS = frozenset(
     )
 )
 _COMPARATORS = ("=", "<", "<=", ">", ">=")
+# TestEventPattern and PutRule: "EventPattern ... Length Constraints: Maximum length of 4096."
+MAX_PATTERN_CHARS = 4096
 _SHOWN_CHARS = 60
 
 Test = Callable[[Any], bool]
@@ -655,6 +657,12 @@ def _anything_but_nested(operand: Mapping[str, Any], path: tuple[str, ...]) -> _
     if len(operand) != 1:
         raise _fail(path, f"anything-but takes one nested operator, got {_operand(operand)}")
     ((name, inner),) = operand.items()
+    if name not in ("prefix", "suffix", "equals-ignore-case", "wildcard"):
+        raise _fail(
+            path,
+            f"anything-but cannot take {name!r} (it takes prefix, suffix, "
+            "equals-ignore-case or wildcard)",
+        )
     what = f"anything-but {name}"
     texts = _string_list(inner, path, what)
     excluded: Test
@@ -668,14 +676,8 @@ def _anything_but_nested(operand: Mapping[str, Any], path: tuple[str, ...]) -> _
     elif name == "equals-ignore-case":
         lowered = frozenset(text.lower() for text in texts)
         excluded = lambda v: v.lower() in lowered  # noqa: E731
-    elif name == "wildcard":
-        excluded = _any_of([_wildcard_test(_wildcard_segments(t, path, what)) for t in texts])
     else:
-        raise _fail(
-            path,
-            f"anything-but cannot take {name!r} (it takes prefix, suffix, "
-            "equals-ignore-case or wildcard)",
-        )
+        excluded = _any_of([_wildcard_test(_wildcard_segments(t, path, what)) for t in texts])
     shown = _show(texts[0]) if isinstance(inner, str) else _show(texts)
     return _Condition(lambda v: not (isinstance(v, str) and excluded(v)), f"{what} {shown}")
 
@@ -804,7 +806,16 @@ def _refuse_constant(name: str) -> float:
     raise PatternError("pattern", f"{name} is not a JSON number")
 
 
-def _load(text: Union[str, bytes]) -> Any:
+def _text_of(pattern: Union[str, bytes]) -> str:
+    if isinstance(pattern, str):
+        return pattern
+    try:
+        return pattern.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PatternError("pattern", "not valid UTF-8 text") from None
+
+
+def _load(text: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
     except PatternError:
@@ -825,9 +836,18 @@ class EventPattern:
     @classmethod
     def parse(cls, pattern: Union[str, bytes, Mapping[str, Any]]) -> EventPattern:
         """Validate and compile; raise PatternError naming the wrong part."""
-        loaded = _load(pattern) if isinstance(pattern, (str, bytes)) else pattern
+        if isinstance(pattern, (str, bytes)):
+            text = _text_of(pattern)
+            loaded = _load(text)
+        else:
+            loaded = pattern
+            text = json.dumps(pattern, ensure_ascii=False, separators=(",", ":"), default=str)
         if not isinstance(loaded, Mapping):
             raise PatternError("pattern", f"must be a JSON object, got {_kind(loaded)}")
+        if len(text) > MAX_PATTERN_CHARS:
+            raise PatternError(
+                "pattern", f"{len(text)} characters, EventBridge takes at most {MAX_PATTERN_CHARS}"
+            )
         return cls(_parse_object(loaded, (), in_or=False), loaded)
 
     def matches(self, event: Mapping[str, Any]) -> bool:
