@@ -344,7 +344,8 @@ class _Object:
         return True
 
     def matches(self, value: Any) -> bool:
-        if type(value) is dict or isinstance(value, Mapping):
+        kind = type(value)  # a dict is taken without the slower Mapping ABC check
+        if kind is dict or isinstance(value, Mapping):
             return self.matches_mapping(value)
         if isinstance(value, (list, tuple)):
             objects = _objects_of(value)
@@ -369,7 +370,7 @@ class _Object:
         return None
 
     def explain(self, path: tuple[str, ...], value: Any) -> Optional[Mismatch]:
-        if type(value) is dict or isinstance(value, Mapping):
+        if isinstance(value, Mapping):
             return self.explain_mapping(path, value)
         objects = _objects_of(value) if isinstance(value, (list, tuple)) else []
         if not objects:
@@ -665,21 +666,25 @@ def _anything_but_nested(operand: Mapping[str, Any], path: tuple[str, ...]) -> _
         )
     what = f"anything-but {name}"
     texts = _string_list(inner, path, what)
-    excluded: Test
-    if name in ("prefix", "suffix"):
-        if any(text == "" for text in texts):
-            raise _fail(path, f"{what} needs a non-empty string")
-        if name == "prefix":
-            excluded = lambda v: v.startswith(tuple(texts))  # noqa: E731
-        else:
-            excluded = lambda v: v.endswith(tuple(texts))  # noqa: E731
-    elif name == "equals-ignore-case":
-        lowered = frozenset(text.lower() for text in texts)
-        excluded = lambda v: v.lower() in lowered  # noqa: E731
-    else:
-        excluded = _any_of([_wildcard_test(_wildcard_segments(t, path, what)) for t in texts])
+    if name in ("prefix", "suffix") and any(text == "" for text in texts):
+        raise _fail(path, f"{what} needs a non-empty string")
+    excluded = _excluded_test(name, texts, path, what)
     shown = _show(texts[0]) if isinstance(inner, str) else _show(texts)
     return _Condition(lambda v: not (isinstance(v, str) and excluded(v)), f"{what} {shown}")
+
+
+def _excluded_test(name: str, texts: list[str], path: tuple[str, ...], what: str) -> Test:
+    """What a nested anything-but excludes, as a test on strings."""
+    if name == "prefix":
+        prefixes = tuple(texts)
+        return lambda v: v.startswith(prefixes)
+    if name == "suffix":
+        suffixes = tuple(texts)
+        return lambda v: v.endswith(suffixes)
+    if name == "equals-ignore-case":
+        lowered = frozenset(text.lower() for text in texts)
+        return lambda v: v.lower() in lowered
+    return _any_of([_wildcard_test(_wildcard_segments(text, path, what)) for text in texts])
 
 
 def _parse_anything_but(operand: Any, path: tuple[str, ...]) -> _Condition:
