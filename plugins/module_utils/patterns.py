@@ -56,8 +56,10 @@ _COMPARATORS = ("=", "<", "<=", ">", ">=")
 # TestEventPattern and PutRule: "EventPattern ... Length Constraints: Maximum length of 4096."
 MAX_PATTERN_CHARS = 4096
 _SHOWN_CHARS = 60
+_LONGEST_IP = len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
 
 Test = Callable[[Any], bool]
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 class _Absent:
@@ -210,9 +212,14 @@ def _objects_of(values: Sequence[Any]) -> list[Mapping[str, Any]]:
     return out
 
 
-@lru_cache(maxsize=4096)
 def _ip_of(text: str) -> Optional[tuple[int, int]]:
     """(version, integer) of an IP address literal, None for anything else."""
+    # Longer text is no address; not caching it keeps large event values out of memory.
+    return _parsed_ip(text) if len(text) <= _LONGEST_IP else None
+
+
+@lru_cache(maxsize=4096)
+def _parsed_ip(text: str) -> Optional[tuple[int, int]]:
     if "%" in text:  # a scoped IPv6 address is not an address EventBridge compares
         return None
     try:
@@ -281,8 +288,7 @@ class _Leaf:
             return self._test is not None and self._test(value)
         if kind is list:
             for item in value:
-                item_kind = type(item)
-                if item_kind is list or item_kind is dict:
+                if type(item) not in _SCALARS:
                     break  # nested structure: take the general way
                 if self._matches_leaf(item):
                     return True

@@ -18,6 +18,8 @@ Pages cited (EventBridge user guide unless said otherwise):
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -717,6 +719,9 @@ def test_arrays_of_objects() -> None:
     nested = {"employees": [EMPLOYEES["employees"][:2], EMPLOYEES["employees"][2:]]}
     assert matches({"employees": {"firstName": ["Peter"]}}, nested)
     assert not matches({"employees": {"firstName": ["Peter"], "lastName": ["Doe"]}}, nested)
+    # exists:false under an array of objects follows the same rule: one element, all of it.
+    assert matches({"employees": {"middleName": [{"exists": False}]}}, EMPLOYEES)
+    assert not matches({"employees": {"firstName": [{"exists": False}]}}, EMPLOYEES)
     # A realistic one: the custom shop event's items.
     order = custom_event()
     assert matches(
@@ -1085,3 +1090,31 @@ def test_events_are_mappings() -> None:
         pattern.matches(["a"])  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         pattern.mismatch("a")  # type: ignore[arg-type]
+
+
+def test_python_mappings_and_sequences_count_as_json() -> None:
+    """Events built in Python: any Mapping is an object, a tuple is an array."""
+    event = MappingProxyType(
+        {
+            "detail": OrderedDict(
+                items=({"sku": "A", "qty": 2}, (MappingProxyType({"sku": "B", "qty": 5}),)),
+                tags=("red", ("blue",)),
+            )
+        }
+    )
+    assert matches({"detail": {"items": {"sku": ["B"], "qty": [5]}}}, event)
+    assert not matches({"detail": {"items": {"sku": ["A"], "qty": [5]}}}, event)
+    assert matches({"detail": {"tags": ["blue"]}}, event)
+    assert not matches({"detail": {"items": [{"exists": True}]}}, event)  # only objects there
+    assert matches(
+        {"detail": {"tags": [{"exists": True}]}}, {"detail": {"tags": [OrderedDict(a=1), "x"]}}
+    )
+    assert not matches({"detail": {"tags": ["x"]}}, {"detail": {"tags": [OrderedDict(x=1)]}})
+
+
+def test_long_values_against_ip_conditions() -> None:
+    long_text = "10.0.0.1" + " " * 10_000
+    assert not matches({"ip": [{"cidr": "10.0.0.0/8"}]}, {"ip": long_text})
+    assert not matches({"ip": ["10.0.0.1"]}, {"ip": long_text})
+    longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+    assert matches({"ip": [{"cidr": "ffff:ffff:ffff:ffff:ffff:ffff::/96"}]}, {"ip": longest})
