@@ -847,19 +847,18 @@ class EventPattern:
     @classmethod
     def parse(cls, pattern: Union[str, bytes, Mapping[str, Any]]) -> EventPattern:
         """Validate and compile; raise PatternError naming the wrong part."""
-        if isinstance(pattern, (str, bytes)):
-            text = _text_of(pattern)
-            loaded = _load(text)
-        else:
-            loaded = pattern
-            text = json.dumps(pattern, ensure_ascii=False, separators=(",", ":"), default=str)
+        text = _text_of(pattern) if isinstance(pattern, (str, bytes)) else None
+        loaded = pattern if text is None else _load(text)
         if not isinstance(loaded, Mapping):
             raise PatternError("pattern", f"must be a JSON object, got {_kind(loaded)}")
+        root = _parse_object(loaded, (), in_or=False)
+        if text is None:  # valid by now, so it serialises: count it as EventBridge would get it
+            text = json.dumps(loaded, ensure_ascii=False, separators=(",", ":"), default=str)
         if len(text) > MAX_PATTERN_CHARS:
             raise PatternError(
                 "pattern", f"{len(text)} characters, EventBridge takes at most {MAX_PATTERN_CHARS}"
             )
-        return cls(_parse_object(loaded, (), in_or=False), loaded)
+        return cls(root, loaded)
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         if not isinstance(event, Mapping):

@@ -953,6 +953,8 @@ MALFORMED = [
     ('{"a": [NaN]}', "pattern: NaN is not a JSON number"),
     ('{"a": ["x"], "a": ["y"]}', "pattern: field 'a' appears twice in one object"),
     ({}, "pattern: empty objects are not allowed"),
+    ({1: ["x"]}, "pattern: field names are strings, got a number 1"),
+    ({"d": {("a",): ["x"]}}, 'd: field names are strings, got a list ["a"]'),
     ({"detail": {}}, "detail: empty objects are not allowed"),
     (
         {"source": "aws.s3"},
