@@ -315,9 +315,8 @@ class _Leaf:
             return True
         return self._test is not None and self._test(value)
 
-    def explain(self, path: tuple[str, ...], value: Any) -> Optional[Mismatch]:
-        if self.matches(value):
-            return None
+    def explain(self, path: tuple[str, ...], value: Any) -> Mismatch:
+        """Why `value`, which does not match, does not."""
         return Mismatch(_path_text(path), value, self.text)
 
 
@@ -365,9 +364,9 @@ class _Object:
         """None if the mapping matches, else the first field that does not."""
         get = event.get
         for key, node in self._fields:
-            found = node.explain((*path, key), get(key, ABSENT))
-            if found is not None:
-                return found
+            value = get(key, ABSENT)
+            if not node.matches(value):
+                return node.explain((*path, key), value)
         for group in self._groups:
             if not any(alternative.matches_mapping(event) for alternative in group):
                 first = group[0].explain_mapping(path, event)
@@ -375,16 +374,15 @@ class _Object:
                     return dataclasses.replace(first, alternatives=len(group))
         return None
 
-    def explain(self, path: tuple[str, ...], value: Any) -> Optional[Mismatch]:
+    def explain(self, path: tuple[str, ...], value: Any) -> Mismatch:
+        """Why `value`, which does not match, does not."""
         if isinstance(value, Mapping):
-            return self.explain_mapping(path, value)
-        objects = _objects_of(value) if isinstance(value, (list, tuple)) else []
-        if not objects:
-            return None if self._when_empty else self.explain_mapping(path, _EMPTY)
-        if any(self.matches_mapping(item) for item in objects):
-            return None
-        # For an array of objects, the first element's reason stands for all.
-        return self.explain_mapping(path, objects[0])
+            found = self.explain_mapping(path, value)
+        else:
+            objects = _objects_of(value) if isinstance(value, (list, tuple)) else []
+            # For an array of objects, the first element's reason stands for all.
+            found = self.explain_mapping(path, objects[0] if objects else _EMPTY)
+        return found if found is not None else Mismatch(_path_text(path), value, "an object")
 
 
 # --- parsing: structure --------------------------------------------------------
