@@ -151,11 +151,9 @@ class Clients:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str, region: Optional[str] = None) -> Any:
-        if region is None or region == self.region:
-            if service == "sqs":
-                return self.sqs
-            if service == "events":
-                return self.events
+        same_region = region is None or region == self.region or self.factory is None
+        if same_region and service in ("sqs", "events"):
+            return self.sqs if service == "sqs" else self.events
         with self._lock:
             key = (service, region)
             if key not in self._made:

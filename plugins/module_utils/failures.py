@@ -47,6 +47,7 @@ class Kind(enum.Enum):
     ENTRY_REJECTED = ("entry_rejected", Disposition.TERMINAL)
     UNKNOWN_BUS = ("unknown_bus", Disposition.HELD)
     RULE_UNMATCHED = ("rule_unmatched", Disposition.HELD)
+    RULE_UNREADABLE = ("rule_unreadable", Disposition.HELD)
     RULE_NOT_FOUND = ("rule_not_found", Disposition.HELD)
     TARGET_NOT_FOUND = ("target_not_found", Disposition.HELD)
     AMBIGUOUS_TARGET = ("ambiguous_target", Disposition.HELD)
