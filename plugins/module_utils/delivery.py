@@ -115,7 +115,10 @@ class Sender(Protocol):
 
     action: str  # the API action, as counted in api_calls and named in IAM hints
     max_items: int
-    max_bytes: int
+    max_bytes: int  # a request's total stays strictly below this (batching.plan_batches)
+    # One delivery may be at most this large; a larger one is answered ENTRY_TOO_LARGE
+    # without being sent (some APIs allow less per item than per request).
+    max_item_bytes: int
 
     def size(self, delivery: Delivery) -> int: ...
 
@@ -131,6 +134,7 @@ class BusSender:
     def __init__(self, events: Any, max_bytes: int) -> None:
         self._events = events
         self.max_bytes = max_bytes
+        self.max_item_bytes = max_bytes
 
     def size(self, delivery: Delivery) -> int:
         return delivery.size
@@ -144,13 +148,22 @@ class BusSender:
         except Exception as error:  # botocore raises many unrelated classes
             raise aws_error(error, self.action) from None
         slots = response.get("Entries") or []
-        return [
-            _slot_answer(slots[index] if index < len(slots) else None)
-            for index in range(len(batch))
-        ]
+        return slot_answers(slots, len(batch), "EventId", "MissingEventId")
 
 
-def _slot_answer(slot: Optional[Mapping[str, Any]]) -> Answer:
+def slot_answers(
+    slots: Sequence[Mapping[str, Any]], count: int, accepted_key: str, missing_code: str
+) -> list[Answer]:
+    """Answers from a batch answer with one slot per entry, in request order (PutEvents
+    `Entries`, Kinesis `Records`, Firehose `RequestResponses`): a slot with `ErrorCode`
+    failed, one with `accepted_key` (EventId, SequenceNumber, RecordId) was accepted."""
+    return [
+        slot_answer(slots[index] if index < len(slots) else None, accepted_key, missing_code)
+        for index in range(count)
+    ]
+
+
+def slot_answer(slot: Optional[Mapping[str, Any]], accepted_key: str, missing_code: str) -> Answer:
     if slot is None:
         # Entries come back in request order; a missing slot says nothing either way.
         return Failure(
@@ -159,12 +172,12 @@ def _slot_answer(slot: Optional[Mapping[str, Any]]) -> Answer:
     code = slot.get("ErrorCode")
     if code:
         return entry_failure(str(code), str(slot.get("ErrorMessage") or ""), 1)
-    if not slot.get("EventId"):
-        # Neither accepted nor refused: the event may be on the bus, so this is no reason
-        # to give up on the message.
+    if not slot.get(accepted_key):
+        # Neither accepted nor refused: the entry may have been taken, so this is no
+        # reason to give up on the message.
         return Failure(
             Kind.UNKNOWN_OUTCOME,
-            "MissingEventId",
+            missing_code,
             "the answer neither accepted nor refused the entry",
         )
     return ACCEPTED
