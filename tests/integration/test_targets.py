@@ -378,6 +378,8 @@ def test_step_functions_repeated_redrive_is_already_delivered(
     sender = sender_for(delivery.destination, clients, MAX_REQUEST_BYTES)
     assert sender.send([delivery]) == [ACCEPTED]
     # Same name and input while it runs: StartExecution succeeds, starting nothing new.
+    # (Moto does not run the definition, so the execution stays RUNNING until stopped; on
+    # AWS this Pass machine succeeds at once and the refusal below comes straight away.)
     assert sender.send([delivery]) == [ACCEPTED]
     (execution,) = states.list_executions(stateMachineArn=machine)["executions"]
     states.stop_execution(executionArn=execution["executionArn"])
@@ -803,18 +805,12 @@ def test_senders_use_clients_of_the_target_region(clients: Clients) -> None:
     assert len(made) == len(arns)
 
 
-# --- the proxy's AWS limits for the target batch APIs (moto enforces none of them) ------
+# --- the proxy's AWS limits for target batch APIs that moto does not check -------------
 
 
 def test_proxy_refuses_target_batches_over_the_documented_limits(
     moto_url: str, proxy: FaultProxy
 ) -> None:
-    kinesis = client("kinesis", proxy.url)
-    records = [{"Data": b"x", "PartitionKey": "k"}] * 501
-    with pytest.raises(Exception) as raised:
-        kinesis.put_records(StreamName="any", Records=records)
-    assert raised.value.response["Error"]["Code"] == "ValidationException"  # type: ignore[attr-defined]
-
     big = [{"Data": b"x" * 1_000_000}] * 5
     with pytest.raises(Exception) as raised:
         client("firehose", proxy.url).put_record_batch(DeliveryStreamName="any", Records=big)
@@ -825,7 +821,7 @@ def test_proxy_refuses_target_batches_over_the_documented_limits(
     with pytest.raises(Exception) as raised:
         client("sns", proxy.url).publish_batch(TopicArn=topic, PublishBatchRequestEntries=entries)
     assert raised.value.response["Error"]["Code"] == "BatchRequestTooLong"  # type: ignore[attr-defined]
-    assert proxy.calls["PublishBatch"] == 1 and proxy.mutating_calls() == 3
+    assert proxy.calls["PublishBatch"] == 1 and proxy.mutating_calls() == 2
 
     with pytest.raises(ValueError, match="no per-entry answers"):
         proxy.fail_batch_entries("StartExecution", "ThrottlingException")
