@@ -20,13 +20,13 @@ import threading
 import time
 import urllib.parse
 import uuid
-import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
+from xml.etree import ElementTree
 
 Json = dict[str, Any]
 Match = Callable[[Json], bool]
