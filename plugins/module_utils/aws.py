@@ -93,6 +93,13 @@ IAM_ACTIONS = {
     "SendMessageBatch": "sqs:SendMessage",
     "PutEvents": "events:PutEvents",
     "DescribeEventBus": "events:DescribeEventBus",
+    "Invoke": "lambda:InvokeFunction",
+    "PublishBatch": "sns:Publish",
+    "StartExecution": "states:StartExecution",
+    "PutRecords": "kinesis:PutRecords",
+    "PutRecordBatch": "firehose:PutRecordBatch",
+    "CreateLogStream": "logs:CreateLogStream",
+    "PutLogEvents": "logs:PutLogEvents",
 }
 
 
