@@ -88,6 +88,36 @@ options:
         and C(message_id) (the DLQ message id), so consumers can recognise a redriven event.
       - Events whose detail already has this key are put unchanged.
     type: str
+  deliver_to:
+    description:
+      - Where each message goes.
+      - V(target) sends it to the rule target that failed, as EventBridge would have delivered it and to
+        nobody else. It gets the original event (source, id, time and detail unchanged) with the target's C(Input),
+        C(InputPath) or C(InputTransformer) applied, through the target service's own API (Lambda C(Invoke),
+        SQS C(SendMessageBatch), SNS C(PublishBatch), Step Functions C(StartExecution), Kinesis C(PutRecords),
+        Firehose C(PutRecordBatch), CloudWatch Logs C(PutLogEvents), C(PutEvents) for an event bus in another
+        account or region). The target comes from C(RULE_ARN) and C(TARGET_ARN) (read with
+        C(events:ListTargetsByRule)), from the function of a Lambda on-failure destination record, or from
+        O(target_arn). Messages whose target cannot be resolved or whose type is not supported are kept with
+        the reason (C(rule_not_found), C(target_not_found), C(ambiguous_target), C(no_target),
+        C(target_type_not_supported)).
+      - V(bus) puts each event back on an event bus, as O(event_bus) and the source options say. Every rule on
+        that bus that matches sees it again (healthy targets get duplicates), the event gets a new id, and
+        O(when_rule_unmatched) guards against events that would no longer reach their rule.
+      - V(auto) delivers to the target where it can be resolved and its type is supported, and puts the
+        message on the bus where it names no target or its target's type is not supported (the reason is in
+        RV(redrive.eventbridge.eventbridge_dlq_redrive#module:bus_route_reasons)). A rule or target that no
+        longer exists, several targets with the same ARN and different settings, or a rule that cannot be
+        read keep the message, as with V(target).
+    type: str
+    choices: [auto, target, bus]
+    default: auto
+  target_arn:
+    description:
+      - The target of messages that name none, for example the function behind a Lambda asynchronous-invocation
+        DLQ (its messages carry the event the function got, not its ARN). Used by O(deliver_to=target) and
+        O(deliver_to=auto); ignored for messages that name their target.
+    type: str
   when_rule_unmatched:
     description:
       - For an event put back on its bus, whether the rule whose target failed would still match it.

@@ -170,16 +170,39 @@ _raw:
       sample: invalid_json
     route:
       description:
-        - How the message would travel, C(bus) (put on an event bus) or C(target) (sent to the rule target
-          that failed); V(null) when that is not known (for example a body that is not an event).
+        - How the message would travel, C(target) (sent to the rule target that failed, as EventBridge
+          would have delivered it) or C(bus) (put on an event bus); V(null) when it would not be delivered
+          and where it would go is not known (for example a body that is not an event).
       type: str
-      sample: bus
-    destination:
-      description:
-        - Where the message would go, with C(route), and C(event_bus) (the bus name) or C(target)
-          (C(arn) and C(type)); V(null) when not known.
+      sample: target
+    route_reason:
+      description: Why O(deliver_to=auto) would put the message on the bus rather than send it to a target.
+      type: str
+      sample: "target_type_not_supported: ecs_task"
+    target:
+      description: The target the message would be sent to (or was meant for), with C(arn) and C(type).
       type: dict
-      sample: {"route": "bus", "event_bus": "orders"}
+      sample: {"arn": "arn:aws:lambda:eu-west-1:123456789012:function:billing-ingest", "type": "lambda"}
+    event_bus:
+      description: The bus the message would be put on, for the C(bus) route.
+      type: str
+      sample: orders
+    payload:
+      description:
+        - For the C(target) route, the text the target would receive (the event with the target's C(Input),
+          C(InputPath) or C(InputTransformer) applied). V(null) for the bus route or with O(include_body=false).
+      type: str
+    matches_rule:
+      description:
+        - For the C(bus) route, whether the rule whose target failed would match the event as it would be put
+          (V(false) for example when C(aws.s3) became C(redrive.aws.s3)); V(null) when not checked (no
+          C(RULE_ARN), or the rule could not be read).
+      type: bool
+      sample: false
+    unmatched_field:
+      description: The field that stopped the event from matching its rule, when RV(_raw[].matches_rule) is V(false).
+      type: str
+      sample: "source: redrive.aws.s3 not in [aws.s3]"
     body:
       description: The raw message body, only for messages that could not be parsed into an event and with O(include_body=true).
       type: str

@@ -76,6 +76,11 @@ class Destination:
         return f"{self.route.value}\0{self.arn}\0{rule or ''}"
 
     @property
+    def type_name(self) -> str:
+        """The target's type as results show it (also for types not delivered to)."""
+        return self.target.type_name if self.target is not None else self.type.value
+
+    @property
     def name(self) -> str:
         """How results name it: the bus name, or the target ARN."""
         if self.type is TargetType.EVENT_BUS and ":event-bus/" in self.arn:

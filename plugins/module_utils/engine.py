@@ -34,7 +34,7 @@ from typing import Any, Callable, Optional, Union
 from .aws import AwsError, Clients, aws_error
 from .batching import DEFAULT_MAX_REQUEST_BYTES
 from .dedupe import Claim, DedupeRegistry
-from .delivery import Accepted, Answer, BusSender, Delivery, Destination, Sender
+from .delivery import Accepted, Answer, Delivery, Destination, Sender
 from .dispatch import Dispatcher, PreviewDispatcher
 from .entries import EntryOptions
 from .failures import CodeClass, Failure, Kind, classify, copy_failure, request_failure
@@ -54,7 +54,9 @@ from .planning import (
 )
 from .queue_ops import DEFAULT_MAX_MESSAGE_BYTES, SQS_BATCH, QueueOps, chunks
 from .records import DlqRecord, parse_message
+from .routing import DeliverTo
 from .settle import Deleter, PreviewSettler, Settlement, Settler
+from .targets import sender_for
 
 Progress = Callable[[dict[str, Any]], None]
 # Receives that fail for a passing reason before the run gives up.
@@ -89,6 +91,8 @@ class RedriveSettings:
     check_buses: bool = True
     check_rules: bool = True
     when_rule_unmatched: str = KEEP_UNMATCHED
+    deliver_to: DeliverTo = DeliverTo.AUTO
+    target_arn: Optional[str] = None
 
     def validate(self) -> None:
         self.entry_options.validate()
@@ -116,6 +120,8 @@ class RedriveSettings:
             self.record_filter,
             self.max_request_bytes,
             self.when_rule_unmatched,
+            self.deliver_to,
+            self.target_arn,
         )
 
 
@@ -254,7 +260,7 @@ class Redrive:
                 _once(quarantine.max_message_bytes) if quarantine else _default_message_bytes,
             )
             self._dispatcher = Dispatcher(
-                make_sender or self._bus_sender,
+                make_sender or self._sender,
                 Pacer(settings.rate_limit, seams.clock, seams.sleep),
                 settings.entry_attempts,
                 self.tally.call,
@@ -265,8 +271,8 @@ class Redrive:
     def _events_client(self, region: Optional[str]) -> Any:
         return self.clients.client("events", region)
 
-    def _bus_sender(self, destination: Destination) -> Sender:
-        return BusSender(self._events_client(destination.region), self.settings.max_request_bytes)
+    def _sender(self, destination: Destination) -> Sender:
+        return sender_for(destination, self.clients, self.settings.max_request_bytes)
 
     # ---- the run -------------------------------------------------------
 
@@ -486,6 +492,8 @@ class Redrive:
             self.tally.count("sources_rewritten")
         if plan.unmatched_put:
             self.tally.count("unmatched_rule_put")
+        if plan.route_reason:
+            self.tally.routed_to_bus(plan.route_reason)
         event_id = record.event_id
         if not self.settings.dedupe or event_id is None:
             self._start(delivery, groups)

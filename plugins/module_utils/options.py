@@ -19,6 +19,7 @@ from .entries import DEFAULT_AWS_SOURCE_PREFIX, EntryOptions, OptionError
 from .filters import RecordFilter
 from .patterns import PatternError
 from .planning import KEEP_UNMATCHED, PUT_UNMATCHED, PlanSettings
+from .routing import DeliverTo
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,25 @@ ENTRY_OPTIONS = (
     ),
 )
 
+ROUTE_OPTIONS = (
+    Option(
+        "deliver_to",
+        "str",
+        "Where messages go: target (the rule target that failed, as EventBridge would have "
+        "delivered it), bus (put back on the event bus) or auto (the target where it can be "
+        "resolved and its type is supported, else the bus).",
+        default=DeliverTo.AUTO.value,
+        in_lookup=True,
+        choices=tuple(choice.value for choice in DeliverTo),
+    ),
+    Option(
+        "target_arn",
+        "str",
+        "The target of messages that name none (a Lambda asynchronous-invocation DLQ).",
+        in_lookup=True,
+    ),
+)
+
 RUN_OPTIONS = (
     Option("max_messages", "int", "Stop after receiving this many messages."),
     Option("max_seconds", "float", "Stop receiving after this many seconds."),
@@ -162,7 +182,7 @@ RUN_OPTIONS = (
     ),
 )
 
-OPTIONS = FILTER_OPTIONS + ENTRY_OPTIONS + RUN_OPTIONS
+OPTIONS = FILTER_OPTIONS + ENTRY_OPTIONS + ROUTE_OPTIONS + RUN_OPTIONS
 
 
 def argument_spec(options: tuple[Option, ...] = OPTIONS) -> dict[str, dict[str, Any]]:
@@ -213,6 +233,8 @@ def plan_settings(params: Mapping[str, Any]) -> PlanSettings:
         record_filter(params),
         int(params.get("max_request_bytes") or DEFAULT_MAX_REQUEST_BYTES),
         _choice(params, "when_rule_unmatched"),
+        DeliverTo(_choice(params, "deliver_to")),
+        params.get("target_arn") or None,
     )
 
 
@@ -246,6 +268,8 @@ def redrive_settings(
         empty_receives=values["empty_receives"],
         visibility_timeout=values["visibility_timeout"],
         when_rule_unmatched=_choice(values, "when_rule_unmatched"),
+        deliver_to=DeliverTo(_choice(values, "deliver_to")),
+        target_arn=values.get("target_arn") or None,
     )
 
 

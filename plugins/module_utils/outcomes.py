@@ -48,7 +48,7 @@ def destination_fields(destination: Optional[Destination]) -> dict[str, Any]:
     if destination.route is Route.BUS:
         fields["event_bus"] = destination.name
     else:
-        fields["target"] = {"arn": destination.arn, "type": destination.type.value}
+        fields["target"] = {"arn": destination.arn, "type": destination.type_name}
     return fields
 
 
@@ -80,6 +80,8 @@ class Tally:
         self.messages_truncated = 0
         self.delete_failed_messages: list[dict[str, Any]] = []
         self.api_calls: Counter[str] = Counter()
+        # Why `auto` put messages on their bus instead of sending them to the target.
+        self.bus_route_reasons: Counter[str] = Counter()
         self.started = clock()
 
     def call(self, action: str) -> None:
@@ -120,6 +122,13 @@ class Tally:
         with self._lock:
             self._count(record, FILTERED_OUT, None)
             self._list(record, FILTERED_OUT, None, note=reason)
+
+    def routed_to_bus(self, reason: str) -> None:
+        with self._lock:
+            if reason in self.bus_route_reasons or len(self.bus_route_reasons) < BREAKDOWN_KEYS:
+                self.bus_route_reasons[reason] += 1
+            else:
+                self.bus_route_reasons[OTHER_KEY] += 1
 
     def delete_failed(self, record_id: str, code: str) -> None:
         with self._lock:
@@ -208,6 +217,7 @@ class Tally:
                 kept_messages_truncated=self.kept_messages_truncated,
                 delete_failed_messages=list(self.delete_failed_messages),
                 api_calls=dict(sorted(self.api_calls.items())),
+                bus_route_reasons=dict(sorted(self.bus_route_reasons.items())),
                 duration_seconds=round(self._clock() - self.started, 3),
             )
             if self.list_every_message:

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from .batching import DEFAULT_MAX_REQUEST_BYTES
-from .delivery import Delivery, Destination, Route, TargetType
-from .entries import Entry, EntryOptions, build_entry, choose_bus
+from .delivery import Delivery, Destination, Route, Target, TargetType
+from .entries import Entry, EntryOptions, build_entry, choose_bus, utf8_len
 from .failures import Failure, Kind
 from .filters import RecordFilter
 from .lookups import BusCheck, RuleBook
 from .records import DlqRecord
+from .routing import DeliverTo, NoTarget, TargetResolver, payload_for
 from .rule_check import NOT_CHECKED, RuleChecker, RuleMatch
 
 
@@ -44,6 +45,8 @@ class Deliver:
     # Put although the rule whose target failed will not match it (when_rule_unmatched: put).
     unmatched_put: bool = False
     rule_match: RuleMatch = NOT_CHECKED
+    # Why `auto` put it on the bus rather than sending it to its target.
+    route_reason: Optional[str] = None
 
 
 Plan = Union[Filtered, Keep, Deliver]
@@ -59,10 +62,19 @@ class PlanSettings:
     record_filter: RecordFilter = field(default_factory=RecordFilter)
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     when_rule_unmatched: str = KEEP_UNMATCHED
+    deliver_to: DeliverTo = DeliverTo.AUTO
+    target_arn: Optional[str] = None
 
 
 def bus_destination(bus: str) -> Destination:
     return Destination(Route.BUS, TargetType.EVENT_BUS, bus)
+
+
+def target_destination(target: Target) -> Destination:
+    """The failed target; an unsupported type keeps EVENT_BUS only as a placeholder type,
+    never delivered to (the planner keeps or reroutes it first)."""
+    kind = target.type or TargetType.EVENT_BUS
+    return Destination(Route.TARGET, kind, target.arn, target.region, target)
 
 
 def record_failure(record: DlqRecord) -> Failure:
@@ -80,6 +92,7 @@ class Planner:
         self.settings = settings
         self._bus_check = bus_check
         self._rule_checker = RuleChecker(rules) if rules is not None else None
+        self._targets = TargetResolver(rules, settings.target_arn)
 
     @property
     def entry_options(self) -> EntryOptions:
@@ -91,9 +104,56 @@ class Planner:
             return Filtered(f"not selected by {mismatch}")
         if record.problem is not None:
             return Keep(record_failure(record))
-        return self._to_bus(record)
+        if self.settings.deliver_to is DeliverTo.BUS:
+            return self._to_bus(record)
+        return self._route(record)
 
-    def _to_bus(self, record: DlqRecord) -> Plan:
+    def _route(self, record: DlqRecord) -> Plan:
+        """The failed target when it can be resolved; `auto` falls back to the bus only
+        when there is no target to find or its type is not delivered to, never when the
+        rule or target is gone or unreadable."""
+        strict = self.settings.deliver_to is DeliverTo.TARGET
+        resolved = self._targets.resolve(record)
+        if isinstance(resolved, Failure):
+            return Keep(resolved)
+        if isinstance(resolved, NoTarget):
+            if strict:
+                return Keep(Failure(Kind.NO_TARGET, "no_target", resolved.reason))
+            return self._to_bus(record, resolved.reason)
+        destination = target_destination(resolved)
+        if resolved.type is None:
+            if strict:
+                failure = Failure(
+                    Kind.TARGET_UNSUPPORTED, "target_type_not_supported", resolved.type_name
+                )
+                return Keep(failure, destination)
+            return self._to_bus(record, f"target_type_not_supported: {resolved.type_name}")
+        return self._to_target(record, destination)
+
+    def _to_target(self, record: DlqRecord, destination: Destination) -> Plan:
+        target = destination.target
+        if target is None:  # target_destination always sets it
+            raise ValueError("a target destination without its target")
+        if destination.type is TargetType.EVENT_BUS:
+            # Another bus (another account or region): PutEvents there, aws.* sources too.
+            entry = build_entry(record, self.entry_options, destination.arn)
+            return self._entry_plan(record, destination, entry)
+        payload = payload_for(record, target, record.event_text or record.body)
+        if isinstance(payload, Failure):
+            return Keep(payload, destination)
+        return Deliver(Delivery(record, destination, payload, utf8_len(payload)))
+
+    def _entry_plan(self, record: DlqRecord, destination: Destination, entry: Entry) -> Plan:
+        if entry.size >= self.settings.max_request_bytes:
+            failure = Failure(
+                Kind.ENTRY_TOO_LARGE,
+                "entry_too_large",
+                f"{entry.size} bytes, limit {self.settings.max_request_bytes}",
+            )
+            return Keep(failure, destination, entry)
+        return Deliver(Delivery(record, destination, entry.fields["Detail"], entry.size, entry))
+
+    def _to_bus(self, record: DlqRecord, route_reason: Optional[str] = None) -> Plan:
         bus = choose_bus(record, self.entry_options)
         if bus is None:
             failure = Failure(
@@ -108,18 +168,13 @@ class Planner:
             if problem is not None:
                 return Keep(problem, destination)
         entry = build_entry(record, self.entry_options, bus)
-        if entry.size >= self.settings.max_request_bytes:
-            failure = Failure(
-                Kind.ENTRY_TOO_LARGE,
-                "entry_too_large",
-                f"{entry.size} bytes, limit {self.settings.max_request_bytes}",
-            )
-            return Keep(failure, destination, entry)
+        plan = self._entry_plan(record, destination, entry)
+        if not isinstance(plan, Deliver):
+            return plan
         rule_match = NOT_CHECKED
         if self._rule_checker is not None:
             rule_match = self._rule_checker.check(record, entry)
         put_anyway = self.settings.when_rule_unmatched == PUT_UNMATCHED
         if rule_match.failure is not None and not put_anyway:
             return Keep(rule_match.failure, destination, entry, rule_match)
-        delivery = Delivery(record, destination, entry.fields["Detail"], entry.size, entry)
-        return Deliver(delivery, rule_match.failure is not None, rule_match)
+        return Deliver(plan.delivery, rule_match.failure is not None, rule_match, route_reason)

@@ -45,6 +45,8 @@ class RawObject:
 
     values: dict[str, Any]
     texts: dict[str, str]
+    # The object's own text, as received (what a target gets when nothing transforms it).
+    text: str = ""
 
 
 def _skip_ws(text: str, index: int) -> int:
@@ -91,7 +93,7 @@ def parse_raw_object(text: str) -> RawObject:
             raise ValueError("trailing data")
     except (ValueError, IndexError, RecursionError):
         raise BodyError("invalid_json") from None
-    return RawObject(values, texts)
+    return RawObject(values, texts, text.strip(_WHITESPACE))
 
 
 @dataclass
@@ -103,6 +105,7 @@ class DlqRecord:
     body: str
     origin: str = ORIGIN_UNKNOWN
     event: Optional[dict[str, Any]] = None
+    event_text: Optional[str] = None
     detail_text: Optional[str] = None
     rule_arn: Optional[str] = None
     target_arn: Optional[str] = None
@@ -257,6 +260,7 @@ def parse_message(message: Mapping[str, Any]) -> DlqRecord:
         record.problem = error.reason
         return record
     record.event = raw.values
+    record.event_text = raw.text
     record.problem = _event_problem(raw.values, raw.texts)
     if record.problem is None:
         record.detail_text = raw.texts["detail"]

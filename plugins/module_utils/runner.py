@@ -14,10 +14,10 @@ from typing import Any, Optional
 from .aws import AwsError, Clients, bus_name, queue_depth, resolve_queue_url
 from .engine import Progress, Redrive, error_fields
 from .failures import Kind
-from .lookups import BusCheck
-from .options import entry_options, record_filter, redrive_settings
+from .lookups import BusCheck, RuleBook
+from .options import plan_settings, redrive_settings
 from .peek import scan
-from .planning import Planner, PlanSettings
+from .planning import Planner
 from .views import message_item
 
 
@@ -92,12 +92,15 @@ def list_messages(
     """The lookup's and `peek`'s items for each queue, leaving the queues as found."""
     import time
 
+    def events(region: Optional[str]) -> Any:
+        return clients.client("events", region)
+
+    # The same read calls a run makes (bus, rule and target lookups), so the listing shows
+    # exactly what a redrive would do with each message.
     planner = Planner(
-        PlanSettings(
-            entry_options(params),
-            record_filter(params),
-            int(params.get("max_request_bytes") or 262144),
-        )
+        plan_settings(params),
+        BusCheck(events, lambda _action: None),
+        RuleBook(events, lambda _action: None),
     )
     planner.entry_options.validate()
     items: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ from .entries import Entry
 from .outcomes import destination_fields
 from .planning import Deliver, Keep, Plan
 from .records import DlqRecord
+from .rule_check import NOT_CHECKED
 
 
 def _iso(timestamp_ms: Optional[int]) -> Optional[str]:
@@ -43,6 +44,8 @@ def message_item(
     destination = plan.destination if isinstance(plan, Keep) else None
     if isinstance(plan, Deliver):
         destination = plan.delivery.destination
+    where = destination_fields(destination)
+    rule_match = plan.rule_match if isinstance(plan, (Keep, Deliver)) else NOT_CHECKED
     item: dict[str, Any] = {
         "message_id": record.message_id,
         "queue": queue_url,
@@ -56,12 +59,24 @@ def message_item(
         "age_seconds": age,
         "redrivable": isinstance(plan, Deliver),
         "reason": plan.failure.describe() if isinstance(plan, Keep) else None,
-        "route": destination.route.value if destination is not None else None,
-        "destination": destination_fields(destination) or None,
+        "route": where.get("route"),
+        "route_reason": plan.route_reason if isinstance(plan, Deliver) else None,
+        "target": where.get("target"),
+        "event_bus": where.get("event_bus"),
+        "payload": _payload(plan) if include_body else None,
+        "matches_rule": rule_match.matches,
+        "unmatched_field": rule_match.unmatched_field,
     }
     if include_body and record.event is None:
         item["body"] = record.body
     return item
+
+
+def _payload(plan: Plan) -> Optional[str]:
+    """What a target would receive; a bus gets the entry (see `entry`)."""
+    if isinstance(plan, Deliver) and plan.delivery.entry is None:
+        return plan.delivery.payload
+    return None
 
 
 def _entry_of(plan: Plan) -> Optional[Entry]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
-from tests.support.aws_cli import aws, cli_env
+from tests.support.aws_cli import aws, cli_env, cli_flags
 from tests.support.events import (
     ACCOUNT,
     custom_event,
@@ -23,7 +23,13 @@ from tests.support.fault_proxy import FaultProxy, fault_proxy
 from tests.support.world import World
 
 MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
-FAST = {"wait_seconds": 0, "empty_receives": 1, "concurrency": 1}
+FAST = {
+    "wait_seconds": 0,
+    "empty_receives": 1,
+    "concurrency": 1,
+    "deliver_to": "bus",
+    "when_rule_unmatched": "put",
+}
 # botocore retries a failed call itself; two tries keep injected failures quick.
 FEW_RETRIES = {"retries": {"mode": "standard", "total_max_attempts": 2}}
 PARTNER_BUS = "aws.partner/example.com/123/orders"
@@ -101,7 +107,14 @@ def test_filtered_out_messages_do_not_end_a_slow_run_early(
     proxy.set_latency(0.4)
 
     _run, result = redrive(
-        tmp_path, proxy, queue=dlq, concurrency=1, visibility_timeout=10, message_ids=ids[-5:]
+        tmp_path,
+        proxy,
+        queue=dlq,
+        concurrency=1,
+        visibility_timeout=10,
+        message_ids=ids[-5:],
+        deliver_to="bus",
+        when_rule_unmatched="put",
     )
 
     assert (result["received"], result["redriven"], result["filtered_out"]) == (300, 5, 295)
@@ -202,18 +215,7 @@ def test_flaky_deletes_leave_nothing_behind(
     proxy.fail_delete_entries(rate=0.3)
     env = cli_env(tmp_path)
 
-    run = aws(
-        env,
-        proxy.url,
-        "eventbridge-dlq",
-        "redrive",
-        "--queue",
-        dlq,
-        "--wait-seconds",
-        "0",
-        "--empty-receives",
-        "1",
-    )
+    run = aws(env, proxy.url, "eventbridge-dlq", "redrive", "--queue", dlq, *cli_flags(FAST))
 
     summary = json.loads(run.stdout)
     assert run.returncode == 0, run.stderr

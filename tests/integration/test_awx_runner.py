@@ -24,7 +24,7 @@ from tests.support.world import World
 
 MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
 LOOKUP = "redrive.eventbridge.dlq_messages"
-FAST = {"wait_seconds": 0, "empty_receives": 1}
+FAST = {"wait_seconds": 0, "empty_receives": 1, "deliver_to": "bus", "when_rule_unmatched": "put"}
 SECRET = f"awx-secret-{uuid.uuid4().hex}"
 TOKEN = f"awx-token-{uuid.uuid4().hex}"
 MASKED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"

@@ -247,7 +247,14 @@ def redrive(
 ) -> dict[str, Any]:
     task = {
         "name": "redrive",
-        MODULE: {"wait_seconds": 0, "empty_receives": 1, "marker_field": MARKER, **options},
+        MODULE: {
+            "wait_seconds": 0,
+            "empty_receives": 1,
+            "marker_field": MARKER,
+            "deliver_to": "bus",
+            "when_rule_unmatched": "put",
+            **options,
+        },
         "ignore_errors": True,
     }
     run = run_playbook(tmp, [task], world.endpoint_url, extra_args=args, env=aws_env(keys))

@@ -20,6 +20,8 @@ from tests.support.events import (
 from tests.support.world import World
 
 LOOKUP = "redrive.eventbridge.dlq_messages"
+# Put back on the bus, rules unchecked: the messages here name rules that do not exist.
+AS_BUS = "deliver_to='bus', when_rule_unmatched='put'"
 MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
 EXAMPLE = REPO / "examples" / "look_then_redrive.yml"
 ITEM_KEYS = {
@@ -80,22 +82,35 @@ def test_lists_a_mixed_queue_and_leaves_it_as_found(world: World, tmp_path: Path
         tmp_path,
         [
             {"name": "vars", "ansible.builtin.set_fact": {"dlq": dlq}},
-            fact("all", f"query('{LOOKUP}', dlq)"),
-            fact("wantlist", f"lookup('{LOOKUP}', dlq, wantlist=True, include_body=false)"),
-            fact("two queues", f"query('{LOOKUP}', '{other_name}', ['{third_arn}'])"),
-            fact("capped", f"query('{LOOKUP}', dlq, max_messages=12)"),
-            fact("by error code", f"query('{LOOKUP}', dlq, error_codes=['INVALID_JSON'])"),
-            fact("by ids", f"query('{LOOKUP}', dlq, message_ids={lambda_ids!r})"),
-            fact("by rule", f"query('{LOOKUP}', dlq, rule_arns=['{rule_arn('nope')}'])"),
-            fact("too young", f"query('{LOOKUP}', dlq, min_age_seconds=3600)"),
+            fact("all", f"query('{LOOKUP}', dlq, {AS_BUS})"),
+            fact(
+                "wantlist",
+                f"lookup('{LOOKUP}', dlq, {AS_BUS}, wantlist=True, include_body=false)",
+            ),
+            fact(
+                "two queues",
+                f"query('{LOOKUP}', '{other_name}', ['{third_arn}'], {AS_BUS})",
+            ),
+            fact("capped", f"query('{LOOKUP}', dlq, {AS_BUS}, max_messages=12)"),
+            fact(
+                "by error code",
+                f"query('{LOOKUP}', dlq, {AS_BUS}, error_codes=['INVALID_JSON'])",
+            ),
+            fact("by ids", f"query('{LOOKUP}', dlq, {AS_BUS}, message_ids={lambda_ids!r})"),
+            fact(
+                "by rule",
+                f"query('{LOOKUP}', dlq, {AS_BUS}, rule_arns=['{rule_arn('nope')}'])",
+            ),
+            fact("too young", f"query('{LOOKUP}', dlq, {AS_BUS}, min_age_seconds=3600)"),
             fact(
                 "entry options",
-                f"query('{LOOKUP}', dlq, error_codes=['CONNECTION_FAILURE'], event_bus='orders', "
-                "source_override='com.example.replay', marker_field='redrive')",
+                f"query('{LOOKUP}', dlq, {AS_BUS}, error_codes=['CONNECTION_FAILURE'], "
+                "event_bus='orders', source_override='com.example.replay', marker_field='redrive')",
             ),
             fact(
                 "jinja filter",
-                f"query('{LOOKUP}', dlq) | selectattr('attributes.error_code', 'defined') "
+                f"query('{LOOKUP}', dlq, {AS_BUS}) "
+                "| selectattr('attributes.error_code', 'defined') "
                 "| selectattr('attributes.error_code', 'equalto', 'INVALID_JSON') "
                 "| map(attribute='message_id') | list",
             ),
@@ -211,7 +226,7 @@ def test_looked_at_ids_redrive_exactly_those(world: World, tmp_path: Path) -> No
     run = run_playbook(
         tmp_path,
         [
-            fact("look", f"query('{LOOKUP}', '{dlq}')"),
+            fact("look", f"query('{LOOKUP}', '{dlq}', {AS_BUS})"),
             fact(
                 "choose",
                 "value | selectattr('attributes.error_code', 'equalto', 'THROTTLING') "
@@ -220,7 +235,13 @@ def test_looked_at_ids_redrive_exactly_those(world: World, tmp_path: Path) -> No
             ),
             {
                 "name": "redrive",
-                MODULE: {"queue": dlq, "message_ids": "{{ value }}", "wait_seconds": 0},
+                MODULE: {
+                    "queue": dlq,
+                    "message_ids": "{{ value }}",
+                    "wait_seconds": 0,
+                    "deliver_to": "bus",
+                    "when_rule_unmatched": "put",
+                },
                 "register": "out",
             },
         ],

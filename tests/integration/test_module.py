@@ -17,7 +17,7 @@ from tests.support.events import (
 from tests.support.world import World
 
 MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
-FAST = {"wait_seconds": 0, "empty_receives": 1}
+FAST = {"wait_seconds": 0, "empty_receives": 1, "deliver_to": "bus", "when_rule_unmatched": "put"}
 
 
 def redrive_task(name: str = "redrive", **options: Any) -> dict[str, Any]:

@@ -26,7 +26,13 @@ def proxy(moto_url: str) -> Iterator[FaultProxy]:
 def redrive(tmp: Path, proxy: FaultProxy, args: list[str] | None = None, **options: Any) -> Any:
     task = {
         "name": "redrive",
-        MODULE: {"wait_seconds": 0, "empty_receives": 1, **options},
+        MODULE: {
+            "wait_seconds": 0,
+            "empty_receives": 1,
+            "deliver_to": "bus",
+            "when_rule_unmatched": "put",
+            **options,
+        },
         "register": "out",
         "ignore_errors": True,
     }

@@ -202,6 +202,8 @@ class Ledger:
         base = {
             "queue": self.dlq,
             "event_bus": self.bus,
+            "deliver_to": "bus",
+            "when_rule_unmatched": "put",
             "marker_field": MARKER,
             "wait_seconds": 0,
             "empty_receives": 2,
@@ -523,6 +525,8 @@ def concurrent_runners(runners: int, count: int, seed_value: int, base: Path) ->
         params = {
             "queue": dlq,
             "quarantine_queue": quarantine,
+            "deliver_to": "bus",
+            "when_rule_unmatched": "put",
             "marker_field": MARKER,
             "wait_seconds": 0,
             "empty_receives": 3,

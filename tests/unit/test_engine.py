@@ -15,6 +15,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import 
     SettingsError,
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
+from ansible_collections.redrive.eventbridge.plugins.module_utils.routing import DeliverTo
 from tests.support.events import body_of, custom_event, eventbridge_dlq_message, malformed_message
 from tests.unit.fakes import FakeEvents, FakeSqs
 
@@ -35,7 +36,13 @@ def order_of(entry: dict[str, Any]) -> str:
 
 
 def run(sqs: FakeSqs, events: FakeEvents, **settings: Any) -> dict[str, Any]:
-    options = {"wait_seconds": 0, "empty_receives": 1, "check_buses": False, **settings}
+    options = {
+        "wait_seconds": 0,
+        "empty_receives": 1,
+        "check_buses": False,
+        "deliver_to": DeliverTo.BUS,
+        **settings,
+    }
     return Redrive(Clients(sqs, events), RedriveSettings(QUEUE, **options)).run()
 
 

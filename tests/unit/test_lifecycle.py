@@ -22,6 +22,8 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import 
     RedriveSettings,
     Seams,
 )
+from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import EntryOptions
+from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
 from ansible_collections.redrive.eventbridge.plugins.module_utils.ledger import (
     Ledger,
     LedgerError,
@@ -29,6 +31,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.ledger import 
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.lookups import OnceCache
 from ansible_collections.redrive.eventbridge.plugins.module_utils.records import parse_message
+from ansible_collections.redrive.eventbridge.plugins.module_utils.routing import DeliverTo
 from ansible_collections.redrive.eventbridge.plugins.module_utils.runner import execute
 from tests.support.events import custom_event, eventbridge_dlq_message, rule_arn
 from tests.unit.fakes import FakeEvents, FakeSqs, InlineExecutor, client_error
@@ -51,9 +54,17 @@ def inline_seams(**overrides: Any) -> Seams:
 
 
 def run(sqs: FakeSqs, events: FakeEvents, seams: Seams | None = None, **settings: Any):
-    options = {"wait_seconds": 0, "empty_receives": 1, "concurrency": 1, **settings}
+    options = {
+        "wait_seconds": 0,
+        "empty_receives": 1,
+        "concurrency": 1,
+        "deliver_to": DeliverTo.BUS,
+        **settings,
+    }
     engine = Redrive(
-        Clients(sqs, events), RedriveSettings(QUEUE, **options), seams=seams or inline_seams()
+        Clients(sqs, events),
+        RedriveSettings(QUEUE, **options),
+        seams=seams or inline_seams(),
     )
     return engine.run()
 
@@ -146,8 +157,6 @@ def test_an_unreadable_rule_arn_keeps_the_message_unless_event_bus_is_given() ->
 
 
 def _entry_options(**values: Any) -> Any:
-    from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import EntryOptions
-
     return EntryOptions(**values)
 
 
@@ -321,7 +330,13 @@ def test_a_failing_call_after_the_run_returns_the_result_with_the_error() -> Non
         return get_queue_attributes(QueueUrl=QueueUrl, AttributeNames=AttributeNames)
 
     sqs.get_queue_attributes = flaky  # type: ignore[method-assign]
-    params = {"queue": QUEUE, "wait_seconds": 0, "empty_receives": 1, "concurrency": 1}
+    params = {
+        "queue": QUEUE,
+        "wait_seconds": 0,
+        "empty_receives": 1,
+        "concurrency": 1,
+        "deliver_to": "bus",
+    }
     result = execute(Clients(sqs, events), params)
 
     assert result["redriven"] == 3
@@ -448,7 +463,12 @@ def test_heartbeat_during_a_delete_extends_only_what_is_still_held() -> None:
 
     sqs.delete_message_batch = delete_then_tick  # type: ignore[method-assign]
     settings = RedriveSettings(
-        QUEUE, wait_seconds=0, empty_receives=1, concurrency=1, visibility_timeout=120
+        QUEUE,
+        deliver_to=DeliverTo.BUS,
+        wait_seconds=0,
+        empty_receives=1,
+        concurrency=1,
+        visibility_timeout=120,
     )
     engine.append(Redrive(Clients(sqs, events), settings, seams=inline_seams(clock=lambda: now[0])))
     result = engine[0].run()
@@ -473,6 +493,7 @@ def test_parked_messages_stay_hidden_while_a_long_run_goes_on() -> None:
     sqs.receive_message = slow_receive  # type: ignore[method-assign]
     settings = RedriveSettings(
         QUEUE,
+        deliver_to=DeliverTo.BUS,
         wait_seconds=0,
         empty_receives=1,
         concurrency=1,
@@ -488,8 +509,6 @@ def test_parked_messages_stay_hidden_while_a_long_run_goes_on() -> None:
 
 
 def _filter(**values: Any) -> Any:
-    from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
-
     return RecordFilter.build(**values)
 
 
@@ -505,7 +524,9 @@ def test_stop_during_a_put_finishes_the_batch_and_releases_the_rest() -> None:
         return put_events(Entries=Entries)
 
     events.put_events = put_then_stop  # type: ignore[method-assign]
-    settings = RedriveSettings(QUEUE, wait_seconds=0, empty_receives=1, concurrency=1)
+    settings = RedriveSettings(
+        QUEUE, deliver_to=DeliverTo.BUS, wait_seconds=0, empty_receives=1, concurrency=1
+    )
     engine.append(Redrive(Clients(sqs, events), settings, seams=inline_seams()))
     result = engine[0].run()
 
@@ -523,7 +544,9 @@ def test_check_mode_runs_the_pipeline_without_a_mutating_call() -> None:
     for number in range(2, 5):
         add(sqs, custom_event(number))
 
-    settings = RedriveSettings(QUEUE, wait_seconds=0, quarantine_queue_url=QUARANTINE)
+    settings = RedriveSettings(
+        QUEUE, deliver_to=DeliverTo.BUS, wait_seconds=0, quarantine_queue_url=QUARANTINE
+    )
     result = Redrive(Clients(sqs, events), settings, preview=True, preview_limit=100).run()
 
     assert (result["redriven"], result["duplicates_skipped"], result["quarantined"]) == (4, 1, 1)
