@@ -31,6 +31,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.records import
     DlqRecord,
     parse_message,
 )
+from tests.support.ansible_run import REPO
 from tests.support.events import (
     REGION,
     SAMPLE_ENCRYPTED_PAYLOAD,
@@ -112,8 +113,10 @@ def test_the_original_event_comes_back_exactly(kms: Any, key_arn: str, proxy: Fa
     payload = encrypt_like_eventbridge(kms, key_arn, text.encode())
     before = Counter(proxy.calls)
     record = decrypt_record(wrapper(payload, key_arn), kms)
-    # One KMS call, Decrypt, and nothing else: kms:Decrypt is all the caller needs.
+    # One KMS call, Decrypt, and nothing else: the documented statement is all it needs.
     assert proxy.calls - before == Counter({"Decrypt": 1})
+    statement = json.loads((REPO / "docs" / "iam" / "decrypt-statement.json").read_text())
+    assert statement["Action"] == ["kms:Decrypt"]
     assert record.redrivable and record.decrypted
     assert record.event == json.loads(text)
     assert record.event_id == event["id"]

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from tests.support import events as shapes
 from tests.support.ansible_run import BIN, base_env, run_playbook, write_playbook
 from tests.support.aws_cli import aws, aws_command, cli_env, cli_flags
 from tests.support.events import (
@@ -587,6 +588,8 @@ def judge_message(message: dict[str, Any]) -> str:
     record = parse_message(message)
     planner = Planner(EntryOptions(marker_field=MARKER), RecordFilter())
     decision = planner.decide(record, int(time.time() * 1000))
+    if record.problem_kind is not None:  # wrappers, dead-letter events, foreign records
+        assert decision.action == KEEP and decision.reason == record.problem, decision
     if decision.action == KEEP:
         assert decision.reason and decision.reason.strip(), decision
         return decision.reason.split(":", 1)[0]
@@ -596,6 +599,8 @@ def judge_message(message: dict[str, Any]) -> str:
     assert isinstance(detail, dict) and MARKER in detail, fields["Detail"][:200]
     assert isinstance(fields["Source"], str) and fields["Source"], fields
     assert not fields["Source"].startswith("aws."), fields["Source"]
+    wrapper = ((record.event or {}).get("source"), fields["DetailType"])
+    assert wrapper != ("aws.events", "Encrypted Events") and record.origin != "scheduler", record
     assert isinstance(fields["DetailType"], str) and fields["DetailType"], fields
     assert all(isinstance(r, str) for r in fields.get("Resources", [])), fields
     json.dumps(fields, default=str)  # botocore can serialise it
@@ -689,7 +694,10 @@ def hostile_messages() -> Any:
         st.dictionaries(
             st.one_of(
                 st.sampled_from(
-                    ["RULE_ARN", "TARGET_ARN", "ERROR_CODE", "RETRY_ATTEMPTS", "RequestID"]
+                    [
+                        *("RULE_ARN", "TARGET_ARN", "ERROR_CODE", "RETRY_ATTEMPTS", "RequestID"),
+                        *("SCHEDULE_ARN", "IS_PAYLOAD_TRUNCATED"),
+                    ]
                 ),
                 st.text(max_size=10),
             ),
@@ -707,7 +715,7 @@ def hostile_messages() -> Any:
         ),
         values,
     )
-    return st.fixed_dictionaries(
+    generated = st.fixed_dictionaries(
         {
             "MessageId": st.one_of(st.uuids().map(str), values),
             "ReceiptHandle": st.one_of(st.text(max_size=20), values),
@@ -716,6 +724,45 @@ def hostile_messages() -> Any:
             "Attributes": system,
         }
     )
+
+    # What else EventBridge and its neighbours leave in a DLQ, whole or damaged.
+    senders = st.sampled_from(
+        [
+            shapes.encrypted_event_message,
+            lambda: shapes.encrypted_event_message(target_dlq=True),
+            shapes.scheduler_dead_letter_message,
+            lambda: shapes.scheduler_dead_letter_message(truncated="true"),
+            lambda: shapes.scheduler_dead_letter_message(shapes.body_of(custom_event())),
+            shapes.sns_notification_message,
+            shapes.s3_event_notification_message,
+            shapes.s3_test_event_message,
+            shapes.pipes_failure_message,
+            lambda: shapes.pipes_failure_message("dynamodb"),
+            shapes.lambda_stream_failure_message,
+            shapes.raw_sqs_message,
+        ]
+    )
+
+    @st.composite
+    def other_shapes(draw: Any) -> dict[str, Any]:
+        sent = draw(senders)()
+        body, attributes = sent["MessageBody"], dict(sent["MessageAttributes"])
+        if draw(st.booleans()):  # cut short
+            body = body[: draw(st.integers(0, len(body)))]
+        if attributes and draw(st.booleans()):  # one attribute damaged or gone
+            name = draw(st.sampled_from(sorted(attributes)))
+            attributes[name] = draw(attribute_value)
+            if draw(st.booleans()):
+                del attributes[name]
+        return {
+            "MessageId": "m",
+            "ReceiptHandle": "h",
+            "Body": body,
+            "MessageAttributes": attributes,
+            "Attributes": {},
+        }
+
+    return st.one_of(generated, other_shapes())
 
 
 # ---- scenario 5: hostile options ------------------------------------------------------------
