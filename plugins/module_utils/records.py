@@ -377,8 +377,10 @@ def _apply_scheduler(record: DlqRecord, attributes: Mapping[str, Any]) -> None:
     parameters, i.e. the schedule's `Input`
     (`{"MessageBody": "...", "QueueUrl": "..."}`), with the attributes ERROR_CODE,
     ERROR_MESSAGE, EXECUTION_ID, EXHAUSTED_RETRY_CONDITION, IS_PAYLOAD_TRUNCATED,
-    RETRY_ATTEMPTS, SCHEDULED_TIME, SCHEDULE_ARN and TARGET_ARN. So the body carries the
-    input the target was sent, unless IS_PAYLOAD_TRUNCATED says it was cut: only an
+    RETRY_ATTEMPTS, SCHEDULED_TIME, SCHEDULE_ARN and TARGET_ARN. (The page's prose speaks
+    of "invocation details and any response received from the target"; in its example the
+    details are the attributes and the body is the input.) So the body carries the input
+    the target was sent, unless IS_PAYLOAD_TRUNCATED says it was cut: only an
     explicit "false" makes the body the input (`schedule_input`); otherwise
     `schedule_input_problem` says why it cannot be delivered. It is never an event, so in
     bus mode it is always kept (`scheduler_dead_letter`).
@@ -447,6 +449,24 @@ def _is_encrypted_wrapper(values: Mapping[str, Any]) -> bool:
     )
 
 
+def _standard_rule_arn(value: Any) -> Optional[str]:
+    """The wrapper's rule-arn in the form rules have everywhere else.
+
+    The decrypting page shows `arn:aws:events:R:A:event-bus/BUS/RULE`; a rule's ARN is
+    `arn:aws:events:R:A:rule/BUS/RULE` (`rule/RULE` on the default bus), which is what
+    RULE_ARN carries and what filters and the bus lookup expect. Rule names hold no slash,
+    so the rule is the last segment and the bus everything before it.
+    """
+    arn = _str_or_none(value)
+    if arn is None or ":event-bus/" not in arn:
+        return arn
+    prefix, path = arn.split(":event-bus/", 1)
+    bus, _, rule = path.rpartition("/")
+    if not bus or not rule:
+        return arn
+    return f"{prefix}:rule/{rule}" if bus == "default" else f"{prefix}:rule/{bus}/{rule}"
+
+
 def _apply_encrypted_wrapper(record: DlqRecord, values: dict[str, Any]) -> None:
     """Keep the wrapper: its new id, source and detail are not the event's."""
     detail = values["detail"]
@@ -456,7 +476,7 @@ def _apply_encrypted_wrapper(record: DlqRecord, values: dict[str, Any]) -> None:
     record.kms_key_arn = _str_or_none(detail.get("kms-key-arn"))
     record.encrypted_payload = _str_or_none(detail.get("encrypted-payload"))
     # A target DLQ also sends RULE_ARN; the wrapper's own rule-arn fills in for a bus DLQ.
-    record.rule_arn = record.rule_arn or _str_or_none(detail.get("rule-arn"))
+    record.rule_arn = record.rule_arn or _standard_rule_arn(detail.get("rule-arn"))
     _keep(
         record,
         ENCRYPTED_EVENT,

@@ -27,6 +27,7 @@ from tests.support.events import (
     bus_arn,
     custom_event,
     encrypted_event_message,
+    encrypted_event_wrapper,
     eventbridge_dlq_message,
     lambda_destination_message,
     lambda_dlq_message,
@@ -198,13 +199,13 @@ def test_encrypted_event_wrapper_from_a_bus_dlq_is_kept_with_key_and_bus() -> No
     assert record.event_bus_name == "orders"
     assert record.kms_key_arn == KEY_ARN
     assert record.encrypted_payload == SAMPLE_ENCRYPTED_PAYLOAD
-    # A bus DLQ sends no RULE_ARN: the wrapper's own rule-arn (the page's event-bus/ form).
-    assert record.rule_arn == f"{bus_arn('orders')}/billing-ingest"
+    # A bus DLQ sends no RULE_ARN: the wrapper's rule-arn, in the form RULE_ARN has.
+    assert record.rule_arn == rule_arn("billing-ingest", bus="orders")
     assert not record.decrypted
     assert KEY_ARN in (record.hint or "") and bus_arn("orders") in (record.hint or "")
     assert SAMPLE_ENCRYPTED_PAYLOAD not in (record.hint or "")
     assert record.attributes() == {
-        "rule_arn": f"{bus_arn('orders')}/billing-ingest",
+        "rule_arn": rule_arn("billing-ingest", bus="orders"),
         "event_bus_arn": bus_arn("orders"),
         "kms_key_arn": KEY_ARN,
     }
@@ -264,6 +265,26 @@ def test_a_decrypted_wrapper_is_never_put_as_an_event() -> None:
     wrapper = parse_message(received(encrypted_event_message()))
     inner = body_of(json.loads(wrapper.body))
     assert with_decrypted_event(wrapper, inner).problem == "decrypted_encrypted_event"
+
+
+@pytest.mark.parametrize(
+    ("wrapper_rule", "standard"),
+    [
+        (f"{bus_arn('orders')}/ingest", rule_arn("ingest", bus="orders")),
+        (f"{bus_arn('default')}/ingest", rule_arn("ingest")),
+        (f"{bus_arn('aws.partner/x.com/1/o')}/r", rule_arn("r", bus="aws.partner/x.com/1/o")),
+        (rule_arn("ingest", bus="orders"), rule_arn("ingest", bus="orders")),
+        (f"{bus_arn('orders')}", bus_arn("orders")),
+        (7, None),
+    ],
+)
+def test_wrapper_rule_arn_takes_the_form_rule_arns_have(
+    wrapper_rule: object, standard: str
+) -> None:
+    body = encrypted_event_wrapper()
+    body["detail"]["rule-arn"] = wrapper_rule
+    record = parse_message(received({"MessageBody": body_of(body)}))
+    assert record.rule_arn == standard
 
 
 @pytest.mark.parametrize(
