@@ -51,17 +51,18 @@ else:
     # Python would print those to stderr, in the middle of a module's or the CLI's output.
     logging.getLogger("aws_encryption_sdk").addHandler(logging.NullHandler())
 
-EXTRA = "decrypt"
+EXTRA = "decrypt"  # the optional dependency group in pyproject.toml
 MISSING_SDK = (
-    "decrypting encrypted events needs the AWS Encryption SDK: install the 'decrypt' extra"
-    " (pip install 'redrive-eventbridge[decrypt]', or pip install aws-encryption-sdk)"
+    f"decrypting encrypted events needs the AWS Encryption SDK: install the '{EXTRA}' extra"
+    f" (pip install 'redrive-eventbridge[{EXTRA}]', or pip install aws-encryption-sdk)"
 )
 ALGORITHM_ID = 0x0478  # ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY
 BUS_CONTEXT_KEYS = ("aws:events:event-bus:arn", "aws:events:event-bus")
 # The wrapper names one key; the page's sample message holds one encrypted data key.
 MAX_ENCRYPTED_DATA_KEYS = 1
 
-# Codes that say the payload itself will never decrypt, whatever is fixed on the key.
+# Our codes; with KMS's two payload refusals they are the permanent ones: no change to the
+# key or its permissions will ever make such a payload decrypt.
 TAMPERED = "tampered"
 WRONG_KEY = "wrong_key"
 CONTEXT_MISMATCH = "context_mismatch"
