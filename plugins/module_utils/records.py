@@ -461,7 +461,7 @@ def _standard_rule_arn(value: Any) -> Optional[str]:
     if arn is None or ":event-bus/" not in arn:
         return arn
     prefix, path = arn.split(":event-bus/", 1)
-    bus, _, rule = path.rpartition("/")
+    bus, _slash, rule = path.rpartition("/")
     if not bus or not rule:
         return arn
     return f"{prefix}:rule/{rule}" if bus == "default" else f"{prefix}:rule/{bus}/{rule}"
