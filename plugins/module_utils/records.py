@@ -542,7 +542,13 @@ def _stream_failure(values: Mapping[str, Any]) -> tuple[str, str]:
 
 def _foreign_reason(values: Mapping[str, Any]) -> tuple[str, str]:
     """What a JSON object that is no event looks like, with a hint naming it."""
-    if values.get("Type") in _SNS_TYPES and "TopicArn" in values and "MessageId" in values:
+    kind = values.get("Type")
+    if (
+        isinstance(kind, str)
+        and kind in _SNS_TYPES
+        and "TopicArn" in values
+        and "MessageId" in values
+    ):
         return SNS_NOTIFICATION, _sns_hint(values)
     if _is_s3_notification(values):
         return (

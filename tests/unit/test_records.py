@@ -440,3 +440,12 @@ def test_a_partial_event_is_still_read_as_an_event() -> None:
     record = parse_message(received({"MessageBody": '{"detail": {}, "Type": "Notification"}'}))
     assert record.problem == "missing_source"
     assert record.problem_kind is ProblemKind.BAD_RECORD
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"Type": []}', '{"Type": {}, "TopicArn": 1, "MessageId": 1}', '{"Records": [[]]}'],
+)
+def test_foreign_looking_keys_of_any_type_are_not_an_event(body: str) -> None:
+    """Found by the generated messages: an unhashable `Type` made parse_message raise."""
+    assert parse_message(received({"MessageBody": body})).problem == "not_an_event"
