@@ -309,19 +309,19 @@ def s3_test_event_message(bucket: str = "billing-inbox") -> dict[str, Any]:
     return {"MessageBody": body_of(body), "MessageAttributes": {}}
 
 
-def _batch_info(stream_arn: str) -> dict[str, Any]:
+def _batch_info(stream_arn: str, batch_size: int) -> dict[str, Any]:
     return {
         "shardId": "shardId-000000000001",
         "startSequenceNumber": "49601189658422359378836298521827638475320189012309704722",
         "endSequenceNumber": "49601189658422359378836298522902373528957594348623495186",
         "approximateArrivalOfFirstRecord": "2026-11-21T12:00:04.835Z",
         "approximateArrivalOfLastRecord": "2026-11-21T12:00:05.580Z",
-        "batchSize": 10,
+        "batchSize": batch_size,
         "streamArn": stream_arn,
     }
 
 
-def pipes_failure_message(source: str = "kinesis") -> dict[str, Any]:
+def pipes_failure_message(source: str = "kinesis", batch_size: int = 10) -> dict[str, Any]:
     """What a pipe with a stream source sends its DLQ for a batch it gave up on.
 
     AWS documents that such a pipe has a DLQ, not the body; this is the discarded-batch
@@ -333,11 +333,15 @@ def pipes_failure_message(source: str = "kinesis") -> dict[str, Any]:
     else:
         key = "DDBStreamBatchInfo"
         stream = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders/stream/2026-11-01T00:00:00.000"
-    record = {"version": "1.0", "timestamp": "2026-11-21T12:00:06.021Z", key: _batch_info(stream)}
+    record = {
+        "version": "1.0",
+        "timestamp": "2026-11-21T12:00:06.021Z",
+        key: _batch_info(stream, batch_size),
+    }
     return {"MessageBody": body_of(record), "MessageAttributes": {}}
 
 
-def lambda_stream_failure_message() -> dict[str, Any]:
+def lambda_stream_failure_message(batch_size: int = 500) -> dict[str, Any]:
     """The Lambda guide's invocation record for a discarded Kinesis batch."""
     record = {
         "requestContext": {
@@ -353,7 +357,9 @@ def lambda_stream_failure_message() -> dict[str, Any]:
         },
         "version": "1.0",
         "timestamp": "2026-11-21T12:00:06.021Z",
-        "KinesisBatchInfo": _batch_info(f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"),
+        "KinesisBatchInfo": _batch_info(
+            f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders", batch_size
+        ),
     }
     return {"MessageBody": body_of(record), "MessageAttributes": {}}
 
