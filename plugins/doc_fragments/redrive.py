@@ -112,6 +112,21 @@ options:
     type: str
     choices: [auto, target, bus]
     default: auto
+  decrypt:
+    description:
+      - >-
+        Decrypt the wrappers EventBridge leaves in a DLQ when a bus encrypted with a customer managed KMS key
+        could not encrypt or decrypt an event (C(source: aws.events), C(detail-type: Encrypted Events)), and
+        redrive the original event to its bus (the wrapper's C(event-bus-arn)) or, from a target DLQ, to its
+        target.
+      - Each payload is decrypted with the AWS Encryption SDK through KMS (one C(kms:Decrypt) call on the key the
+        wrapper names), with the algorithm suite and encryption context AWS documents; a payload bound to another
+        bus, tampered with, or under another key is kept with the reason, as is one KMS refuses
+        (for example C(AccessDeniedException)).
+      - Needs the C(aws-encryption-sdk) Python package (C(pip install redrive-eventbridge[decrypt])).
+      - Without it (the default) wrappers are kept with reason C(encrypted_event) and a hint naming the key and bus.
+    type: bool
+    default: false
   target_arn:
     description:
       - The target of messages that name none, for example the function behind a Lambda asynchronous-invocation

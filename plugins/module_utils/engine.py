@@ -33,6 +33,7 @@ from typing import Any, Callable, Optional, Union
 
 from .aws import AwsError, Clients, aws_error
 from .batching import DEFAULT_MAX_REQUEST_BYTES
+from .decrypt import DecryptError, require_encryption_sdk
 from .dedupe import Claim, DedupeRegistry
 from .delivery import Accepted, Answer, Delivery, Destination, Sender
 from .dispatch import Dispatcher, PreviewDispatcher
@@ -93,6 +94,7 @@ class RedriveSettings:
     when_rule_unmatched: str = KEEP_UNMATCHED
     deliver_to: DeliverTo = DeliverTo.AUTO
     target_arn: Optional[str] = None
+    decrypt: bool = False
 
     def validate(self) -> None:
         self.entry_options.validate()
@@ -108,6 +110,11 @@ class RedriveSettings:
         _within("kept_limit", self.kept_limit, 0, 10000)
         if self.quarantine_queue_url and self.quarantine_queue_url == self.queue_url:
             raise SettingsError("quarantine_queue must not be the queue being redriven")
+        if self.decrypt:
+            try:
+                require_encryption_sdk()
+            except DecryptError as error:
+                raise SettingsError(f"decrypt: {error.message}") from None
         if self.when_rule_unmatched not in (KEEP_UNMATCHED, PUT_UNMATCHED):
             raise SettingsError(
                 f"when_rule_unmatched must be keep or put, got {self.when_rule_unmatched!r}"
@@ -122,6 +129,7 @@ class RedriveSettings:
             self.when_rule_unmatched,
             self.deliver_to,
             self.target_arn,
+            self.decrypt,
         )
 
 
@@ -220,6 +228,7 @@ class Redrive:
             settings.plan_settings,
             BusCheck(self._events_client, self.tally.call) if settings.check_buses else None,
             RuleBook(self._events_client, self.tally.call) if settings.check_rules else None,
+            self._kms_client,
         )
         self._progress = progress
         self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()
@@ -270,6 +279,10 @@ class Redrive:
 
     def _events_client(self, region: Optional[str]) -> Any:
         return self.clients.client("events", region)
+
+    def _kms_client(self, region: Optional[str]) -> Any:
+        self.tally.call("Decrypt")
+        return self.clients.client("kms", region)
 
     def _sender(self, destination: Destination) -> Sender:
         return sender_for(destination, self.clients, self.settings.max_request_bytes)

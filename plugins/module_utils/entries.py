@@ -115,6 +115,8 @@ def choose_bus(record: DlqRecord, options: EntryOptions) -> Optional[str]:
     """
     if options.event_bus:
         return options.event_bus
+    if record.event_bus_arn:  # a decrypted event belongs to the bus that encrypted it
+        return record.event_bus_arn
     bus = bus_from_rule_arn(record.rule_arn)
     if bus is not None:
         return bus

@@ -142,6 +142,14 @@ ROUTE_OPTIONS = (
         choices=tuple(choice.value for choice in DeliverTo),
     ),
     Option(
+        "decrypt",
+        "bool",
+        "Decrypt encrypted-event wrappers (KMS) and redrive the original event; needs the "
+        "'decrypt' extra (aws-encryption-sdk).",
+        default=False,
+        in_lookup=True,
+    ),
+    Option(
         "target_arn",
         "str",
         "The target of messages that name none (a Lambda asynchronous-invocation DLQ).",
@@ -235,6 +243,7 @@ def plan_settings(params: Mapping[str, Any]) -> PlanSettings:
         _choice(params, "when_rule_unmatched"),
         DeliverTo(_choice(params, "deliver_to")),
         params.get("target_arn") or None,
+        params.get("decrypt") is True,
     )
 
 
@@ -270,6 +279,7 @@ def redrive_settings(
         when_rule_unmatched=_choice(values, "when_rule_unmatched"),
         deliver_to=DeliverTo(_choice(values, "deliver_to")),
         target_arn=values.get("target_arn") or None,
+        decrypt=values.get("decrypt") is True,
     )
 
 

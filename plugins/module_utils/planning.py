@@ -9,16 +9,17 @@ Planner, so they can never disagree about a message.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from .batching import DEFAULT_MAX_REQUEST_BYTES
+from .decrypt import DecryptError, decrypt_record
 from .delivery import Delivery, Destination, Route, Target, TargetType
 from .entries import Entry, EntryOptions, build_entry, choose_bus, utf8_len
-from .failures import Failure, Kind
+from .failures import CodeClass, Failure, Kind, classify
 from .filters import RecordFilter
 from .lookups import BusCheck, RuleBook
-from .records import DlqRecord
-from .routing import DeliverTo, NoTarget, TargetResolver, payload_for
+from .records import DlqRecord, ProblemKind
+from .routing import DeliverTo, NoTarget, TargetResolver, payload_for, schedule_target
 from .rule_check import NOT_CHECKED, RuleChecker, RuleMatch
 
 
@@ -64,6 +65,12 @@ class PlanSettings:
     when_rule_unmatched: str = KEEP_UNMATCHED
     deliver_to: DeliverTo = DeliverTo.AUTO
     target_arn: Optional[str] = None
+    decrypt: bool = False
+
+
+def _region_of(arn: str) -> Optional[str]:
+    parts = arn.split(":")
+    return parts[3] or None if arn.startswith("arn:") and len(parts) > 3 else None
 
 
 def bus_destination(bus: str) -> Destination:
@@ -77,9 +84,33 @@ def target_destination(target: Target) -> Destination:
     return Destination(Route.TARGET, kind, target.arn, target.region, target)
 
 
+_PROBLEM_KINDS = {
+    ProblemKind.BAD_RECORD: Kind.BAD_RECORD,
+    ProblemKind.FOREIGN_RECORD: Kind.FOREIGN_RECORD,
+    ProblemKind.ENCRYPTED: Kind.ENCRYPTED,
+    ProblemKind.SCHEDULER: Kind.SCHEDULER,
+}
+
+
 def record_failure(record: DlqRecord) -> Failure:
-    """The failure of a record the parser could not make an event of."""
-    return Failure(Kind.BAD_RECORD, record.problem or "unknown")
+    """The failure of a record the parser could not make an event of, with its hint."""
+    kind = _PROBLEM_KINDS.get(record.problem_kind or ProblemKind.BAD_RECORD, Kind.BAD_RECORD)
+    return Failure(kind, record.problem or "unknown", record.hint or "")
+
+
+def decrypt_failure(error: DecryptError) -> Failure:
+    """A wrapper that did not decrypt: a payload that never will is terminal; a denied or
+    disabled key is held for a fix; a passing KMS failure is transient."""
+    code_class = CodeClass.TERMINAL if error.permanent else classify(error.code)
+    if code_class is CodeClass.TERMINAL and not error.permanent:
+        code_class = CodeClass.FATAL  # a key problem, not the payload's: hold it
+    return Failure(Kind.DECRYPT_FAILED, error.code, error.message, 1, None, code_class)
+
+
+# Scheduler targets whose dead-letter input is all they need (no parameters of their own).
+SCHEDULE_INPUT_TYPES = frozenset(
+    (TargetType.LAMBDA, TargetType.SQS, TargetType.SNS, TargetType.STEP_FUNCTIONS)
+)
 
 
 class Planner:
@@ -88,25 +119,62 @@ class Planner:
         settings: PlanSettings,
         bus_check: Optional[BusCheck] = None,
         rules: Optional[RuleBook] = None,
+        kms_for: Optional[Callable[[Optional[str]], Any]] = None,
     ) -> None:
         self.settings = settings
         self._bus_check = bus_check
         self._rule_checker = RuleChecker(rules) if rules is not None else None
         self._targets = TargetResolver(rules, settings.target_arn)
+        self._kms_for = kms_for
 
     @property
     def entry_options(self) -> EntryOptions:
         return self.settings.entry_options
 
     def decide(self, record: DlqRecord, now_ms: int) -> Plan:
+        if record.problem_kind is ProblemKind.ENCRYPTED and self.settings.decrypt:
+            decrypted = self._decrypt(record)
+            if isinstance(decrypted, Failure):
+                return Keep(decrypted)
+            record = decrypted
         mismatch = self.settings.record_filter.mismatch(record, now_ms)
         if mismatch is not None:
             return Filtered(f"not selected by {mismatch}")
+        if record.problem_kind is ProblemKind.SCHEDULER:
+            return self._scheduled(record)
         if record.problem is not None:
             return Keep(record_failure(record))
         if self.settings.deliver_to is DeliverTo.BUS:
             return self._to_bus(record)
         return self._route(record)
+
+    def _decrypt(self, record: DlqRecord) -> Union[DlqRecord, Failure]:
+        """The wrapper's original event, decrypted through KMS (a read call)."""
+        if self._kms_for is None:
+            return Failure(Kind.DECRYPT_FAILED, "MissingClient", "no KMS client in this run")
+        region = _region_of(record.kms_key_arn or "")
+        try:
+            return decrypt_record(record, self._kms_for(region))
+        except DecryptError as error:
+            return decrypt_failure(error)
+
+    def _scheduled(self, record: DlqRecord) -> Plan:
+        """A schedule's input goes to the schedule's target, never on a bus."""
+        if self.settings.deliver_to is DeliverTo.BUS or record.schedule_input is None:
+            problem = record.schedule_input_problem or record.problem or "scheduler_dead_letter"
+            return Keep(Failure(Kind.SCHEDULER, problem, record.hint or ""))
+        target = schedule_target(record)
+        destination = target_destination(target)
+        if record.universal_target is not None or target.type not in SCHEDULE_INPUT_TYPES:
+            failure = Failure(
+                Kind.TARGET_UNSUPPORTED,
+                "target_type_not_supported",
+                f"{target.type_name}: a schedule's dead-letter event carries only its input, "
+                "not the parameters this target needs",
+            )
+            return Keep(failure, destination)
+        payload = record.schedule_input.text
+        return Deliver(Delivery(record, destination, payload, utf8_len(payload)))
 
     def _route(self, record: DlqRecord) -> Plan:
         """The failed target when it can be resolved; `auto` falls back to the bus only

@@ -19,9 +19,17 @@ from typing import Any, Optional, Union
 from .delivery import Target
 from .failures import Failure, Kind
 from .lookups import RuleBook, RuleRef
-from .records import ORIGIN_EVENTBRIDGE, ORIGIN_LAMBDA_DESTINATION, DlqRecord
+from .records import (
+    ORIGIN_ENCRYPTED_EVENT,
+    ORIGIN_EVENTBRIDGE,
+    ORIGIN_LAMBDA_DESTINATION,
+    DlqRecord,
+)
 from .targets import target_type
 from .transform import RuleContext, TransformError, target_payload
+
+# Records that carry the event as EventBridge saw it, before the target's input settings.
+RULE_ORIGINS = frozenset((ORIGIN_EVENTBRIDGE, ORIGIN_ENCRYPTED_EVENT))
 
 
 class DeliverTo(enum.Enum):
@@ -48,6 +56,11 @@ class TargetResolver:
     def resolve(self, record: DlqRecord) -> Resolved:
         if record.origin == ORIGIN_EVENTBRIDGE:
             return self._rule_target(record)
+        if record.origin == ORIGIN_ENCRYPTED_EVENT:
+            # Decrypted: a target DLQ's wrapper names its target; a bus DLQ's names none.
+            if record.target_arn:
+                return self._rule_target(record)
+            return NoTarget("the encrypted event came from a bus DLQ and names no target")
         if record.origin == ORIGIN_LAMBDA_DESTINATION and record.target_arn:
             return _target(record.target_arn)
         if self._target_arn:
@@ -105,6 +118,11 @@ def _target(
     return Target(arn, name, kind, rule_arn, target_id or None, dict(settings or {}))
 
 
+def schedule_target(record: DlqRecord) -> Target:
+    """A schedule's own target, as its dead-letter event names it."""
+    return _target(record.target_arn or "")
+
+
 def payload_for(record: DlqRecord, target: Target, event_text: str) -> Union[str, Failure]:
     """What the target would have received: the event with its input settings applied.
 
@@ -112,7 +130,7 @@ def payload_for(record: DlqRecord, target: Target, event_text: str) -> Union[str
     target's input settings; Lambda DLQ and destination records already hold what the
     function was sent, so it goes as it is.
     """
-    if record.origin != ORIGIN_EVENTBRIDGE or target.rule_arn is None:
+    if record.origin not in RULE_ORIGINS or target.rule_arn is None:
         return event_text
     ref = RuleRef.parse(target.rule_arn)
     event = record.event or {}

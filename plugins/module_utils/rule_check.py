@@ -17,7 +17,7 @@ from typing import Any, Optional
 from .entries import Entry
 from .failures import Failure, Kind
 from .lookups import RuleBook, RuleRef
-from .records import ORIGIN_EVENTBRIDGE, DlqRecord
+from .records import ORIGIN_ENCRYPTED_EVENT, ORIGIN_EVENTBRIDGE, DlqRecord
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class RuleChecker:
         self._rules = rules
 
     def check(self, record: DlqRecord, entry: Entry) -> RuleMatch:
-        if record.origin != ORIGIN_EVENTBRIDGE:
+        if record.origin not in (ORIGIN_EVENTBRIDGE, ORIGIN_ENCRYPTED_EVENT):
             return NOT_CHECKED
         ref = RuleRef.parse(record.rule_arn)
         if ref is None:

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from .aws import AwsError, Clients, bus_name, queue_depth, resolve_queue_url
+from .decrypt import DecryptError, require_encryption_sdk
 from .engine import Progress, Redrive, error_fields
+from .entries import OptionError
 from .failures import Kind
 from .lookups import BusCheck, RuleBook
 from .options import plan_settings, redrive_settings
@@ -97,10 +99,17 @@ def list_messages(
 
     # The same read calls a run makes (bus, rule and target lookups), so the listing shows
     # exactly what a redrive would do with each message.
+    settings = plan_settings(params)
+    if settings.decrypt:
+        try:
+            require_encryption_sdk()
+        except DecryptError as error:
+            raise OptionError(f"decrypt: {error.message}") from None
     planner = Planner(
-        plan_settings(params),
+        settings,
         BusCheck(events, lambda _action: None),
         RuleBook(events, lambda _action: None),
+        lambda region: clients.client("kms", region),
     )
     planner.entry_options.validate()
     items: list[dict[str, Any]] = []

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from tests.support import events as shapes
 from tests.support.ansible_run import BIN, base_env, run_playbook, write_playbook
 from tests.support.aws_cli import aws, aws_command, cli_env, cli_flags
 from tests.support.events import (
@@ -610,6 +611,8 @@ def judge_message(message: dict[str, Any]) -> str:
     record = parse_message(message)
     planner = Planner(PlanSettings(EntryOptions(marker_field=MARKER), RecordFilter()))
     plan = planner.decide(record, int(time.time() * 1000))
+    if record.problem_kind is not None:  # wrappers, dead-letter events, foreign records
+        assert isinstance(plan, Keep) and plan.failure.code == record.problem, plan
     if isinstance(plan, Keep):
         assert plan.failure.code and plan.failure.describe().strip(), plan
         return plan.failure.code
@@ -619,6 +622,8 @@ def judge_message(message: dict[str, Any]) -> str:
     assert isinstance(detail, dict) and MARKER in detail, fields["Detail"][:200]
     assert isinstance(fields["Source"], str) and fields["Source"], fields
     assert not fields["Source"].startswith("aws."), fields["Source"]
+    wrapper = ((record.event or {}).get("source"), fields["DetailType"])
+    assert wrapper != ("aws.events", "Encrypted Events") and record.origin != "scheduler", record
     assert isinstance(fields["DetailType"], str) and fields["DetailType"], fields
     assert all(isinstance(r, str) for r in fields.get("Resources", [])), fields
     json.dumps(fields, default=str)  # botocore can serialise it
@@ -712,7 +717,10 @@ def hostile_messages() -> Any:
         st.dictionaries(
             st.one_of(
                 st.sampled_from(
-                    ["RULE_ARN", "TARGET_ARN", "ERROR_CODE", "RETRY_ATTEMPTS", "RequestID"]
+                    [
+                        *("RULE_ARN", "TARGET_ARN", "ERROR_CODE", "RETRY_ATTEMPTS", "RequestID"),
+                        *("SCHEDULE_ARN", "IS_PAYLOAD_TRUNCATED"),
+                    ]
                 ),
                 st.text(max_size=10),
             ),
@@ -730,7 +738,7 @@ def hostile_messages() -> Any:
         ),
         values,
     )
-    return st.fixed_dictionaries(
+    generated = st.fixed_dictionaries(
         {
             "MessageId": st.one_of(st.uuids().map(str), values),
             "ReceiptHandle": st.one_of(st.text(max_size=20), values),
@@ -739,6 +747,56 @@ def hostile_messages() -> Any:
             "Attributes": system,
         }
     )
+
+    # What else EventBridge and its neighbours leave in a DLQ, whole or damaged. Each part
+    # is drawn: hypothesis runs a given sequence of draws once, so a fixed shape runs once.
+    names = st.text("abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=20)
+    event_body = st.integers(0, 99).map(lambda n: shapes.body_of(custom_event(n)))
+    texts = st.one_of(st.text(max_size=60), values.map(json.dumps), event_body)
+    senders = st.one_of(
+        st.builds(
+            shapes.encrypted_event_message,
+            payload=st.one_of(st.just(shapes.SAMPLE_ENCRYPTED_PAYLOAD), st.text(max_size=40)),
+            bus=names,
+            target_dlq=st.booleans(),
+        ),
+        st.builds(
+            shapes.scheduler_dead_letter_message,
+            input_text=texts,
+            truncated=st.sampled_from(["false", "true", None, "FALSE", "maybe"]),
+        ),
+        st.builds(shapes.sns_notification_message, message=texts, topic=names),
+        st.builds(shapes.s3_event_notification_message, bucket=names, key=st.text(max_size=30)),
+        st.builds(shapes.s3_test_event_message, bucket=names),
+        st.builds(
+            shapes.pipes_failure_message,
+            source=st.sampled_from(["kinesis", "dynamodb"]),
+            batch_size=st.integers(1, 10_000),
+        ),
+        st.builds(shapes.lambda_stream_failure_message, batch_size=st.integers(1, 10_000)),
+        st.builds(shapes.raw_sqs_message, body=texts),
+    )
+
+    @st.composite
+    def other_shapes(draw: Any, cut: bool) -> dict[str, Any]:
+        sent = draw(senders)
+        body, attributes = sent["MessageBody"], dict(sent["MessageAttributes"])
+        if cut and body:
+            body = body[: draw(st.integers(0, len(body) - 1))]
+        if attributes and draw(st.booleans()):  # one attribute damaged or gone
+            name = draw(st.sampled_from(sorted(attributes)))
+            attributes[name] = draw(attribute_value)
+            if draw(st.booleans()):
+                del attributes[name]
+        return {
+            "MessageId": "m",
+            "ReceiptHandle": "h",
+            "Body": body,
+            "MessageAttributes": attributes,
+            "Attributes": {},
+        }
+
+    return st.one_of(generated, other_shapes(cut=False), other_shapes(cut=True))
 
 
 # ---- scenario 5: hostile options ------------------------------------------------------------

@@ -153,3 +153,217 @@ def mixed_messages(count: int) -> list[dict[str, Any]]:
         else:
             shapes.append(lambda_destination_message(custom_event(number)))
     return shapes
+
+
+# ---- what else reaches the same queues ------------------------------------------------------
+
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b6f1f8e-4d0c-4a5e-9b7e-2f1a3c5d7e9f"
+# The start of the sample `encrypted-payload` on the EventBridge page "Decrypting events in
+# EventBridge dead-letter queues": an AWS Encryption SDK header (format 2, suite 0x0478,
+# context aws:events:event-bus, one aws-kms data key); enough for parsing, not decryption.
+SAMPLE_ENCRYPTED_PAYLOAD = (
+    "AgR4qiru/XNwTUyCgRHqP7rbbHn/xpmVeVeRIAd12TDYYVwAawABABRhd3M6ZXZlbnRzOmV2ZW50LWJ1cwB"
+    "RYXJuOmF3czpldmVudHM6dXMtZWFzdC0xOjE0NjY4NjkwNDY3MzpldmVudC1idXMvY21rbXMtZ2EtY3Jvc3"
+    "MtYWNjb3VudC1zb3VyY2UtYnVzAAEAB2F3cy1rbXMAS2Fybjphd3M6a21zOnVzLWVhc3QtMToxNDY2ODY5"
+)
+
+
+def bus_arn(bus: str = "default") -> str:
+    return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}"
+
+
+def encrypted_event_wrapper(
+    payload: str = SAMPLE_ENCRYPTED_PAYLOAD,
+    bus: str = "orders",
+    key_arn: str = KEY_ARN,
+    rule: str = "billing-ingest",
+) -> dict[str, Any]:
+    """What EventBridge sends instead of an event it cannot encrypt or decrypt: a new id,
+    source aws.events, and the event encrypted in `detail` (rule-arn in the page's form)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "account": ACCOUNT,
+        "time": "2026-11-21T12:00:03Z",
+        "resources": [],
+        "region": REGION,
+        "source": "aws.events",
+        "detail-type": "Encrypted Events",
+        "detail": {
+            "event-bus-arn": bus_arn(bus),
+            "rule-arn": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}/{rule}",
+            "kms-key-arn": key_arn,
+            "encrypted-payload": payload,
+        },
+    }
+
+
+def encrypted_event_message(
+    payload: str = SAMPLE_ENCRYPTED_PAYLOAD,
+    bus: str = "orders",
+    key_arn: str = KEY_ARN,
+    target_dlq: bool = False,
+) -> dict[str, Any]:
+    """The wrapper as a bus DLQ holds it, or (`target_dlq`) a target DLQ with its attributes."""
+    wrapper = encrypted_event_wrapper(payload, bus, key_arn)
+    if target_dlq:
+        return eventbridge_dlq_message(
+            wrapper, rule=rule_arn("billing-ingest", bus=bus), error_code="NO_PERMISSIONS"
+        )
+    return {"MessageBody": body_of(wrapper), "MessageAttributes": {}}
+
+
+def scheduler_dead_letter_message(
+    input_text: str = '{"MessageBody":"Hello, world!","QueueUrl":'
+    f'"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/does-not-exist"}}',
+    schedule: str = "nightly-invoices",
+    target_arn: str = "arn:aws:scheduler:::aws-sdk:sqs:sendMessage",
+    truncated: Optional[str] = "false",
+    error_code: str = "AWS.SimpleQueueService.NonExistentQueue",
+) -> dict[str, Any]:
+    """An EventBridge Scheduler dead-letter event, shaped after the Scheduler guide's
+    example: the body is the target's input, the failure is in the attributes."""
+    attributes = {
+        "ERROR_CODE": _string(error_code),
+        "ERROR_MESSAGE": _string("The specified queue does not exist for this wsdl version."),
+        "EXECUTION_ID": _string(uuid.uuid4().hex[:16]),
+        "EXHAUSTED_RETRY_CONDITION": _string("MaximumEventAgeInSeconds"),
+        "RETRY_ATTEMPTS": _string("0"),
+        "SCHEDULED_TIME": _string("2026-11-21T01:12:00Z"),
+        "SCHEDULE_ARN": _string(
+            f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{schedule}"
+        ),
+        "TARGET_ARN": _string(target_arn),
+    }
+    if truncated is not None:
+        attributes["IS_PAYLOAD_TRUNCATED"] = _string(truncated)
+    return {"MessageBody": input_text, "MessageAttributes": attributes}
+
+
+def sns_notification_message(
+    message: str = "Order ORD-00001 shipped", topic: str = "order-updates"
+) -> dict[str, Any]:
+    """An SNS notification as an SQS subscription without raw delivery receives it."""
+    notification = {
+        "Type": "Notification",
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{topic}",
+        "Subject": "Order update",
+        "Message": message,
+        "Timestamp": "2026-11-21T12:00:04.000Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQ",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+    }
+    return {"MessageBody": json.dumps(notification, indent=2), "MessageAttributes": {}}
+
+
+def s3_event_notification_message(
+    bucket: str = "billing-inbox", key: str = "invoices/2026/11/0001.pdf"
+) -> dict[str, Any]:
+    """An S3 event notification, as the asynchronous-invocation DLQ of a Lambda function
+    triggered by S3 holds it (the event the function got, with RequestID/ErrorCode)."""
+    notification = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": "2026-11-20T08:15:30.123Z",
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:AROAEXAMPLE:ingest"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.10"},
+                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "new-invoices",
+                    "bucket": {
+                        "name": bucket,
+                        "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                        "arn": f"arn:aws:s3:::{bucket}",
+                    },
+                    "object": {
+                        "key": key,
+                        "size": 48213,
+                        "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                        "sequencer": "0055AED6DCD90281E5",
+                    },
+                },
+            }
+        ]
+    }
+    return {**lambda_dlq_message({}), "MessageBody": body_of(notification)}
+
+
+def s3_test_event_message(bucket: str = "billing-inbox") -> dict[str, Any]:
+    """The test message S3 sends when a notification configuration is saved."""
+    body = {
+        "Service": "Amazon S3",
+        "Event": "s3:TestEvent",
+        "Time": "2026-11-20T08:00:00.000Z",
+        "Bucket": bucket,
+        "RequestId": "5582815E1AEA5ADF",
+        "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+    }
+    return {"MessageBody": body_of(body), "MessageAttributes": {}}
+
+
+def _batch_info(stream_arn: str, batch_size: int) -> dict[str, Any]:
+    return {
+        "shardId": "shardId-000000000001",
+        "startSequenceNumber": "49601189658422359378836298521827638475320189012309704722",
+        "endSequenceNumber": "49601189658422359378836298522902373528957594348623495186",
+        "approximateArrivalOfFirstRecord": "2026-11-21T12:00:04.835Z",
+        "approximateArrivalOfLastRecord": "2026-11-21T12:00:05.580Z",
+        "batchSize": batch_size,
+        "streamArn": stream_arn,
+    }
+
+
+def pipes_failure_message(source: str = "kinesis", batch_size: int = 10) -> dict[str, Any]:
+    """What a pipe with a stream source sends its DLQ for a batch it gave up on.
+
+    AWS documents that such a pipe has a DLQ, not the body; this is the discarded-batch
+    record of the event source mapping poller pipes share with Lambda (the Lambda guide's
+    "Retain discarded batch records"), without the function that a pipe does not have.
+    """
+    if source == "kinesis":
+        key, stream = "KinesisBatchInfo", f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
+    else:
+        key = "DDBStreamBatchInfo"
+        stream = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders/stream/2026-11-01T00:00:00.000"
+    record = {
+        "version": "1.0",
+        "timestamp": "2026-11-21T12:00:06.021Z",
+        key: _batch_info(stream, batch_size),
+    }
+    return {"MessageBody": body_of(record), "MessageAttributes": {}}
+
+
+def lambda_stream_failure_message(batch_size: int = 500) -> dict[str, Any]:
+    """The Lambda guide's invocation record for a discarded Kinesis batch."""
+    record = {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-consumer",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "version": "1.0",
+        "timestamp": "2026-11-21T12:00:06.021Z",
+        "KinesisBatchInfo": _batch_info(
+            f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders", batch_size
+        ),
+    }
+    return {"MessageBody": body_of(record), "MessageAttributes": {}}
+
+
+def raw_sqs_message(body: str = '{"orderId": "ORD-00001", "status": "shipped"}') -> dict[str, Any]:
+    """A message some application sent straight to the queue."""
+    return {"MessageBody": body, "MessageAttributes": {}}
