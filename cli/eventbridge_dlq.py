@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """`aws eventbridge-dlq peek | redrive`: the AWS CLI plugin.
 
-Enable it in ~/.aws/config (AWS CLI v1; v2 also needs cli_legacy_plugin_path):
+Enable it in ~/.aws/config (AWS CLI v1; v2 also needs cli_legacy_plugin_path, the
+directory the collection was installed into with `pip install --target`):
 
     [plugins]
     eventbridge_dlq = ansible_collections.redrive.eventbridge.cli.eventbridge_dlq
@@ -79,8 +80,10 @@ def _core() -> SimpleNamespace:
         )
     except ImportError as error:
         raise Unavailable(f"cannot import {CORE}: {error} ({INSTALL_HINT})") from None
-    if not aws.HAS_BOTO3:
-        raise Unavailable(f"boto3 and botocore are required: {aws.BOTO3_IMPORT_ERROR}")
+    # botocore is the CLI's own (AWS CLI v2 carries one inside itself); boto3 is never
+    # needed here: clients come from the session the CLI hands the command.
+    if not aws.HAS_BOTOCORE:
+        raise Unavailable(f"botocore is required: {aws.BOTOCORE_IMPORT_ERROR}")
     return SimpleNamespace(
         aws=aws,
         options=options,
@@ -252,7 +255,7 @@ class _Subcommand(_Command):
 
     def clients(self, parsed_globals: Any, concurrency: int) -> Any:
         """Clients from the CLI's own session: its profile, credentials, region,
-        endpoint URL, SSL and timeout settings."""
+        endpoint URL, SSL and timeout settings, and its botocore."""
         aws = self.core.aws
         # The CLI has resolved --cli-read-timeout/--cli-connect-timeout (0 means none).
         timeouts = {
@@ -260,23 +263,13 @@ class _Subcommand(_Command):
             for name in ("read_timeout", "connect_timeout")
             if hasattr(parsed_globals, name)
         }
-        config = aws.client_config(2 * concurrency + 2, extra=timeouts)
-
-        def create(service: str) -> Any:
-            return self._session.create_client(
-                service,
-                region_name=getattr(parsed_globals, "region", None),
-                endpoint_url=getattr(parsed_globals, "endpoint_url", None),
-                verify=getattr(parsed_globals, "verify_ssl", None),
-                config=config,
-            )
-
-        import botocore.exceptions  # already loaded by awscli
-
-        try:
-            return aws.Clients(sqs=create("sqs"), events=create("events"))
-        except botocore.exceptions.BotoCoreError as error:  # no region, unknown profile, ...
-            raise aws.aws_error(error, "CreateClient") from None
+        return aws.session_clients(
+            self._session.create_client,
+            region=getattr(parsed_globals, "region", None),
+            endpoint_url=getattr(parsed_globals, "endpoint_url", None),
+            verify=getattr(parsed_globals, "verify_ssl", None),
+            config=aws.client_config(2 * concurrency + 2, extra=timeouts),
+        )
 
 
 def _output_format(session: Any, parsed_globals: Any) -> str:
