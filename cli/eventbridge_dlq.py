@@ -27,6 +27,14 @@ from typing import Any, ClassVar, TextIO
 
 from awscli.customizations.commands import BasicCommand
 
+try:  # AWS CLI v2: its argument parser raises this where argparse exits with status 2
+    from awscli.argparser import ArgParseException as UsageError
+except ImportError:  # AWS CLI v1
+
+    class UsageError(Exception):  # type: ignore[no-redef]
+        """Never raised under AWS CLI v1, whose parser exits with status 2."""
+
+
 PROG = "aws eventbridge-dlq"
 CORE = "ansible_collections.redrive.eventbridge.plugins.module_utils"
 INSTALL_HINT = "install the redrive.eventbridge Python package in the Python that runs aws"
@@ -207,6 +215,9 @@ class _Command(BasicCommand):  # type: ignore[misc]
         except SystemExit as stop:
             # argparse has printed the usage error; its status 2 would read as "messages kept".
             return FAILED if stop.code == 2 else int(stop.code or 0)
+        except UsageError as error:  # AWS CLI v2's parser raises instead (the CLI exits 252)
+            sys.stderr.write(str(error))
+            return FAILED
         except Unavailable as error:
             return _fail(str(error))
         except ValueError as error:  # awscli's own checks: unknown options, "abc" for an integer
