@@ -195,12 +195,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the bench runs")
     parser.add_argument(
         "--part",
-        choices=("all", "latency", "memory", "ansible"),
+        choices=("all", "latency", "memory", "ansible", "patterns"),
         default="all",
         help="run one table only",
     )
     args = parser.parse_args()
     collections_root(REPO / "bench" / "results")
+    if args.part == "patterns":  # matching in this process only: no stand-in server
+        from bench.patterns import report as patterns_report
+
+        lines = ["## Event-pattern matching", "", *patterns_report()]
+        print("\n".join(lines))
+        (REPO / "bench" / "results" / "latest-patterns.md").write_text("\n".join(lines) + "\n")
+        return
     count = 500 if args.quick else args.messages
     rig = Rig()
     try:

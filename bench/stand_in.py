@@ -99,6 +99,7 @@ class StandIn:
     def SendMessageBatch(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         queue = self._queue(body)
         now_ms = int(time.time() * 1000)
+        successful = []
         with queue.lock:
             for entry in body["Entries"]:
                 message_id = str(uuid.UUID(int=next(self._ids)))
@@ -106,7 +107,8 @@ class StandIn:
                     message_id, entry["MessageBody"], entry.get("MessageAttributes", {}), now_ms
                 )
                 queue.visible.append(message_id)
-        return {"Successful": [{"Id": e["Id"], "MessageId": "x"} for e in body["Entries"]]}
+                successful.append({"Id": entry["Id"], "MessageId": message_id})
+        return {"Successful": successful}
 
     def ReceiveMessage(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         queue = self._queue(body)
@@ -166,9 +168,14 @@ class StandIn:
             for entry in body["Entries"]:
                 message = queue.messages.get(entry["ReceiptHandle"].split("#")[0])
                 current = message is not None and message.handle == entry["ReceiptHandle"]
-                if current and int(entry["VisibilityTimeout"]) == 0 and message.hidden_until:
+                if not current or not message.hidden_until:
+                    continue
+                seconds = int(entry["VisibilityTimeout"])
+                if seconds == 0:
                     message.hidden_until = 0.0
                     queue.visible.append(message.message_id)
+                else:  # an extension: hidden for `seconds` from now
+                    message.hidden_until = time.monotonic() + seconds
         return {"Successful": [{"Id": e["Id"]} for e in body["Entries"]], "Failed": []}
 
     # ---- EventBridge -----------------------------------------------------

@@ -170,6 +170,18 @@ _raw:
       description: Why the message is not redrivable (for example C(invalid_json) or C(entry_too_large)); V(null) if it is.
       type: str
       sample: invalid_json
+    route:
+      description:
+        - How the message would travel, C(bus) (put on an event bus) or C(target) (sent to the rule target
+          that failed); V(null) when that is not known (for example a body that is not an event).
+      type: str
+      sample: bus
+    destination:
+      description:
+        - Where the message would go, with C(route), and C(event_bus) (the bus name) or C(target)
+          (C(arn) and C(type)); V(null) when not known.
+      type: dict
+      sample: {"route": "bus", "event_bus": "orders"}
     body:
       description: The raw message body, only for messages that could not be parsed into an event and with O(include_body=true).
       type: str

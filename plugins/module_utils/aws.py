@@ -415,23 +415,3 @@ def bus_name(bus: str) -> str:
     if bus.startswith("arn:") and ":event-bus/" in bus:
         return bus.split(":event-bus/", 1)[1]
     return bus
-
-
-def check_bus(events: Any, bus: str) -> Optional[AwsError]:
-    """None if the bus exists (or we may not ask), else why it cannot be used."""
-    try:
-        events.describe_event_bus(Name=bus)
-    except Exception as error:  # botocore raises many unrelated classes
-        translated = aws_error(error, "DescribeEventBus")
-        if translated.code in ("AccessDenied", "AccessDeniedException"):
-            # Least-privilege callers may put without being allowed to describe.
-            return None
-        if translated.code == "ResourceNotFoundException":
-            return AwsError(
-                translated.code,
-                f"event bus {bus!r} does not exist",
-                translated.hint,
-                translated.action,
-            )
-        return translated
-    return None

@@ -15,11 +15,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol, Union
+from typing import Any, Callable, Optional, Protocol, Union
 
 from .aws import aws_error
 from .entries import Entry
-from .failures import Failure, Kind, entry_failure
+from .failures import CodeClass, Failure, Kind, entry_failure
 from .records import DlqRecord
 
 
@@ -143,19 +143,31 @@ class BusSender:
             response = self._events.put_events(Entries=entries)
         except Exception as error:  # botocore raises many unrelated classes
             raise aws_error(error, self.action) from None
-        slots = response.get("Entries") or []
-        return [
-            _slot_answer(slots[index] if index < len(slots) else None)
-            for index in range(len(batch))
-        ]
+        return answers_by_slot(response.get("Entries") or [], len(batch), _slot_answer)
 
 
-def _slot_answer(slot: Optional[Mapping[str, Any]]) -> Answer:
-    if slot is None:
-        # Entries come back in request order; a missing slot says nothing either way.
-        return Failure(
-            Kind.UNKNOWN_OUTCOME, "MissingResult", "the answer had no slot for the entry"
+def answers_by_slot(
+    slots: Sequence[Mapping[str, Any]],
+    count: int,
+    answer_of: Callable[[Mapping[str, Any]], Answer],
+) -> list[Answer]:
+    """Per-entry answers matched by position, as batch APIs return them.
+
+    An answer with more or fewer slots than entries cannot be matched to them: each entry
+    then has an unknown outcome (it may have been accepted), never a guessed one.
+    """
+    if len(slots) != count:
+        unknown = Failure(
+            Kind.UNKNOWN_OUTCOME,
+            "UnmatchedResponse",
+            f"{len(slots)} results for {count} entries",
+            code_class=CodeClass.TRANSIENT,
         )
+        return [unknown] * count
+    return [answer_of(slot) for slot in slots]
+
+
+def _slot_answer(slot: Mapping[str, Any]) -> Answer:
     code = slot.get("ErrorCode")
     if code:
         return entry_failure(str(code), str(slot.get("ErrorMessage") or ""), 1)
@@ -166,5 +178,6 @@ def _slot_answer(slot: Optional[Mapping[str, Any]]) -> Answer:
             Kind.UNKNOWN_OUTCOME,
             "MissingEventId",
             "the answer neither accepted nor refused the entry",
+            code_class=CodeClass.TRANSIENT,
         )
     return ACCEPTED

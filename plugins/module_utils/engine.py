@@ -1,66 +1,59 @@
 # Copyright: redrive.eventbridge contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The redrive loop: receive → plan → put → delete, with N workers.
+"""The redrive loop: receive → plan → deliver → settle, with N workers.
 
-Guarantees, at any concurrency:
-- a message is deleted only after PutEvents accepted its entry (or, for a copy
-  of an event already put in this run, after that copy was accepted);
-- every message received and not deleted is made visible again when the run
-  ends, so nothing waits out its visibility timeout;
-- a message kept for a terminal reason is not retried in the same run: it stays
-  hidden until the end, so the drain is not fooled by it reappearing;
-- a message being worked on stays hidden while the work lasts (its visibility is
-  extended), so no other receiver handles it at the same time.
+Guarantees, at any concurrency (the ledger enforces them):
+- a message is deleted only after its destination accepted its payload (or, for a copy
+  of an event already delivered to the same destination in this run, after that);
+- every message received and not deleted is made visible again when the run ends;
+- every held message, being worked on or parked, keeps its visibility extended while the
+  run lasts, so no other receiver handles it and this run does not take it for new;
+- accepted work is settled (deleted) before the run ends, also when it ends on an error.
 
-Deletes run on their own small pool, after the put that accepted the entries:
-a worker goes on to its next receive while the previous batch is deleted, so
-a batch costs two round trips of waiting instead of three.
+A worker deletes in the background while it receives its next batch, and waits for that
+delete before it delivers again: a batch costs two round trips of waiting instead of
+three, and a kill at any moment leaves at most one batch per worker delivered but not
+deleted.
+
+Check mode runs the same pipeline with a dispatcher and a settler that make no mutating
+call, receiving with a visibility timeout of 0.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import random
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
-from .aws import AwsError, Clients, aws_error, bus_name, check_bus
-from .batching import DEFAULT_MAX_REQUEST_BYTES, plan_batches
-from .dedupe import ACCEPTED, FAILED, OWNER, DedupeRegistry
-from .entries import Entry, EntryOptions
+from .aws import AwsError, Clients, aws_error
+from .batching import DEFAULT_MAX_REQUEST_BYTES
+from .dedupe import Claim, DedupeRegistry
+from .delivery import Accepted, Answer, BusSender, Delivery, Destination, Sender
+from .dispatch import Dispatcher, PreviewDispatcher
+from .entries import EntryOptions
+from .failures import CodeClass, Failure, Kind, classify, copy_failure, request_failure
 from .filters import RecordFilter
-from .held import HeldMessages
-from .outcomes import DUPLICATE, FILTERED_OUT, KEPT, QUARANTINED, REDRIVEN, Tally
+from .ledger import Handle, Ledger, State
+from .lookups import BusCheck
+from .outcomes import DUPLICATE, QUARANTINED, REDRIVEN, Tally
 from .pacing import Pacer, backoff_delay
-from .planning import FILTER, KEEP, Planner
-from .queue_ops import SQS_BATCH, QueueOps, quarantine_attributes
+from .planning import Deliver, Filtered, Keep, Planner, PlanSettings
+from .queue_ops import DEFAULT_MAX_MESSAGE_BYTES, SQS_BATCH, QueueOps, chunks
 from .records import DlqRecord, parse_message
-
-RETRYABLE_ENTRY_CODES = frozenset({"ThrottlingException", "InternalFailure", "InternalException"})
-WHOLE_REQUEST_FAILED = "whole request failed"
-UNMATCHED_RESPONSE = "UnmatchedResponse"
-DUPLICATE_OF_KEPT = "duplicate_of_kept_copy: "
-FATAL_CODE_PREFIXES = (
-    "AccessDenied",
-    "AWS.SimpleQueueService.NonExistentQueue",
-    "QueueDoesNotExist",
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "NoCredentials",
-    "NoRegion",
-    "EndpointConnectionError",
-    "MissingDependency",
-    # A 403 whose body botocore cannot read (a proxy, an endpoint policy) is a denial too.
-    "403",
-)
+from .settle import Deleter, PreviewSettler, Settlement, Settler
 
 Progress = Callable[[dict[str, Any]], None]
-Planned = tuple[DlqRecord, Entry]
-Failed = tuple[DlqRecord, str]
+# Receives that fail for a passing reason before the run gives up.
+RECEIVE_ATTEMPTS = 5
+# Check mode hides nothing, so SQS shows the same messages again: it stops after this
+# many receives in a row that showed nothing new.
+PREVIEW_STALE_RECEIVES = 3
 
 
 class SettingsError(ValueError):
@@ -102,6 +95,10 @@ class RedriveSettings:
         if self.quarantine_queue_url and self.quarantine_queue_url == self.queue_url:
             raise SettingsError("quarantine_queue must not be the queue being redriven")
 
+    @property
+    def plan_settings(self) -> PlanSettings:
+        return PlanSettings(self.entry_options, self.record_filter, self.max_request_bytes)
+
 
 def _at_least(name: str, value: Optional[float], low: float) -> None:
     if value is not None and value < low:
@@ -113,22 +110,25 @@ def _within(name: str, value: float, low: float, high: float) -> None:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
 
 
-def is_fatal(error: AwsError) -> bool:
-    return error.code.startswith(FATAL_CODE_PREFIXES)
+def _thread_pool(workers: int, name: str) -> Executor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
 
 
-def is_transient(reason: str) -> bool:
-    """A failure that says nothing against the message itself: a retryable entry error
-    after the retry budget, or a failed request (also when it struck the first copy of
-    this event). Such a message stays in the DLQ for a later run, never in quarantine."""
-    if reason.startswith(DUPLICATE_OF_KEPT):
-        reason = reason[len(DUPLICATE_OF_KEPT) :]
-    name = reason.split(":", 1)[0]
-    return (
-        name in RETRYABLE_ENTRY_CODES
-        or name == UNMATCHED_RESPONSE
-        or (WHOLE_REQUEST_FAILED in reason)
-    )
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Seams:
+    """Time, chance and threads, injected so races can be tested without waiting."""
+
+    clock: Callable[[], float] = time.monotonic
+    now_ms: Callable[[], int] = _wall_ms
+    sleep: Callable[[float], None] = time.sleep
+    random: Callable[[], float] = random.random
+    executor: Callable[[int, str], Executor] = _thread_pool
+    # Wait up to `seconds` for the run to finish; True when it has.
+    wait: Callable[[threading.Event, float], bool] = threading.Event.wait
 
 
 class Counter:
@@ -165,87 +165,128 @@ class Budget:
 
 
 class Redrive:
-    """One run over one queue. `run()` once; `stop()` from any thread."""
+    """One run over one queue. `run()` once; `stop()` from any thread.
+
+    With `preview`, the run is check mode: it receives with a visibility timeout of 0,
+    delivers, deletes, sends and hides nothing, and reports what a real run would do.
+    """
 
     def __init__(
         self,
         clients: Clients,
         settings: RedriveSettings,
         progress: Optional[Progress] = None,
-        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        seams: Seams = Seams(),
+        preview: bool = False,
+        preview_limit: Optional[int] = None,
+        make_sender: Optional[Callable[[Destination], Sender]] = None,
     ) -> None:
         settings.validate()
         self.settings = settings
         self.clients = clients
-        self.tally = Tally(settings.kept_limit, settings.include_bodies)
-        self.queue = QueueOps(clients.sqs, settings.queue_url, self.tally.call)
-        self.quarantine = (
-            QueueOps(clients.sqs, settings.quarantine_queue_url, self.tally.call)
-            if settings.quarantine_queue_url
-            else None
+        self.preview = preview
+        self.seams = seams
+        self.tally = Tally(
+            settings.kept_limit, settings.include_bodies, seams.clock, list_every_message=preview
         )
+        self.queue = QueueOps(clients.sqs, settings.queue_url, self.tally.call, seams.sleep)
+        self.ledger = Ledger()
         self.planner = Planner(
-            settings.entry_options,
-            settings.record_filter,
-            settings.max_request_bytes,
-            self._bus_problem if settings.check_buses else None,
+            settings.plan_settings,
+            BusCheck(self._events_client, self.tally.call) if settings.check_buses else None,
         )
         self._progress = progress
-        self._clock_ms = clock_ms
-        self._pacer = Pacer(settings.rate_limit)
         self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()
-        self._budget = Budget(settings.max_messages)
-        self._held = HeldMessages()
-        self._deleter = ThreadPoolExecutor(
-            max_workers=settings.concurrency, thread_name_prefix="redrive-delete"
-        )
-        # Bounds the deletes waiting to run, so memory stays flat on a huge queue.
-        self._delete_slots = threading.BoundedSemaphore(2 * settings.concurrency)
+        self._budget = Budget(preview_limit if preview else settings.max_messages)
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._empty_workers = Counter()
         self._fatal: Optional[AwsError] = None
-        self._deadline = time.monotonic() + settings.max_seconds if settings.max_seconds else None
+        self._deadline = seams.clock() + settings.max_seconds if settings.max_seconds else None
+        self._delete_pool = seams.executor(settings.concurrency, "redrive-delete")
+        self._visibility_pool = seams.executor(max(4, settings.concurrency), "redrive-visibility")
+        self._deleter = Deleter(
+            self.queue,
+            self.ledger,
+            self.tally,
+            self._delete_pool,
+            seams.clock,
+            seams.random,
+            self._fail,
+        )
+        quarantine = (
+            QueueOps(clients.sqs, settings.quarantine_queue_url, self.tally.call, seams.sleep)
+            if settings.quarantine_queue_url
+            else None
+        )
+        self._settler: Union[Settler, PreviewSettler]
+        self._dispatcher: Union[Dispatcher, PreviewDispatcher]
+        if preview:
+            self._settler = PreviewSettler(self.tally, quarantine is not None)
+            self._dispatcher = PreviewDispatcher()
+        else:
+            self._settler = Settler(
+                self.ledger,
+                self.tally,
+                self._deleter,
+                settings.queue_url,
+                quarantine,
+                _once(quarantine.max_message_bytes) if quarantine else _default_message_bytes,
+            )
+            self._dispatcher = Dispatcher(
+                make_sender or self._bus_sender,
+                Pacer(settings.rate_limit, seams.clock, seams.sleep),
+                settings.entry_attempts,
+                self.tally.call,
+                seams.sleep,
+                seams.random,
+            )
+
+    def _events_client(self, region: Optional[str]) -> Any:
+        return self.clients.client("events", region)
+
+    def _bus_sender(self, destination: Destination) -> Sender:
+        return BusSender(self._events_client(destination.region), self.settings.max_request_bytes)
 
     # ---- the run -------------------------------------------------------
 
+    @property
+    def concurrency(self) -> int:
+        return 1 if self.preview else self.settings.concurrency
+
     def run(self) -> dict[str, Any]:
-        workers = [
-            threading.Thread(target=self._work, name=f"redrive-{index}", daemon=True)
-            for index in range(self.settings.concurrency)
-        ]
-        for worker in workers:
-            worker.start()
-        heartbeat = threading.Thread(target=self._keep_hidden, name="redrive-visibility")
-        heartbeat.daemon = True
-        heartbeat.start()
+        pool = self.seams.executor(self.concurrency, "redrive")
+        heartbeat = None
+        if not self.preview:
+            heartbeat = threading.Thread(target=self._keep_hidden, name="redrive-visibility")
+            heartbeat.daemon = True
+            heartbeat.start()
         interrupted = False
         previous_handler = _stop_on_sigterm(self.stop)
         try:
-            for worker in workers:
-                while worker.is_alive():
-                    worker.join(0.2)
-        except KeyboardInterrupt:
-            interrupted = True
-            self.stop()
-            for worker in workers:
-                worker.join()
+            workers = [pool.submit(self._work) for _index in range(self.concurrency)]
+            interrupted = _wait_for(workers, self.stop)
         finally:
             _restore_sigterm(previous_handler)
-        self._deleter.shutdown(wait=True)
-        self._finished.set()
-        heartbeat.join()
-        self._release_held()
+            pool.shutdown(wait=True)
+            self._delete_pool.shutdown(wait=True)
+            self._finished.set()
+            if heartbeat is not None:
+                heartbeat.join()
+        try:
+            if not self.preview:
+                self._deleter.sweep(self.seams.sleep)
+                self._release_held()
+        finally:
+            self._visibility_pool.shutdown(wait=True)
+        return self._result(interrupted)
+
+    def _result(self, interrupted: bool) -> dict[str, Any]:
         result = self.tally.result()
         result["changed"] = bool(result[REDRIVEN] or result[QUARANTINED] or result[DUPLICATE])
         result["stopped_by"] = self._stopped_by(interrupted)
         if self._fatal is not None:
-            result["error"] = {
-                "code": self._fatal.code,
-                "message": self._fatal.describe(),
-                "hint": self._fatal.hint,
-                "action": self._fatal.action,
-            }
+            result["error"] = error_fields(self._fatal)
         return result
 
     def stop(self) -> None:
@@ -254,18 +295,20 @@ class Redrive:
     def _stopped_by(self, interrupted: bool) -> str:
         if self._fatal is not None:
             return "error"
+        if self.preview:
+            return "check_mode"
         if interrupted or self._stop.is_set():
             return "interrupted"
-        if self._empty_workers.value == self.settings.concurrency:
+        if self._empty_workers.value == self.concurrency:
             return "drained"
-        if self._deadline is not None and time.monotonic() >= self._deadline:
+        if self._deadline is not None and self.seams.clock() >= self._deadline:
             return "max_seconds"
         return "max_messages"
 
     def _should_stop(self) -> bool:
         if self._stop.is_set() or self._fatal is not None:
             return True
-        return self._deadline is not None and time.monotonic() >= self._deadline
+        return self._deadline is not None and self.seams.clock() >= self._deadline
 
     def _work(self) -> None:
         try:
@@ -282,272 +325,246 @@ class Redrive:
 
     def _receive_loop(self) -> None:
         empty_in_a_row = 0
-        while not self._should_stop():
-            limit = self._budget.reserve(SQS_BATCH)
-            if limit == 0:
-                return
-            messages = self.queue.receive(
-                limit, self.settings.wait_seconds, self.settings.visibility_timeout
-            )
-            records = self._take_new([parse_message(message) for message in messages])
-            self._budget.give_back(limit - len(records))
-            if not records:
-                empty_in_a_row += 1
-                if empty_in_a_row >= self.settings.empty_receives:
-                    # Each worker decides for itself: one worker's run of empty
-                    # answers (SQS may answer empty while messages exist) must
-                    # not stop the others.
-                    self._empty_workers.count()
+        failed_receives = 0
+        stale_limit = self.settings.empty_receives
+        if self.preview:
+            stale_limit = max(stale_limit, PREVIEW_STALE_RECEIVES)
+        deleting: Optional[Future] = None
+        try:
+            while not self._should_stop():
+                limit = self._budget.reserve(SQS_BATCH)
+                if limit == 0:
                     return
-                continue
-            empty_in_a_row = 0
-            self._process(records)
-            if self._progress is not None:
-                self._progress(self.tally.snapshot())
+                try:
+                    messages = self._receive(limit)
+                    failed_receives = 0
+                except AwsError as error:
+                    self._budget.give_back(limit)
+                    failed_receives += 1
+                    if (
+                        classify(error.code) is CodeClass.FATAL
+                        or failed_receives >= RECEIVE_ATTEMPTS
+                    ):
+                        raise
+                    self.seams.sleep(backoff_delay(failed_receives, self.seams.random))
+                    continue
+                hidden_until = self.seams.clock() + self.settings.visibility_timeout
+                records = self.ledger.take_new(
+                    (parse_message(message) for message in messages), hidden_until
+                )
+                self._budget.give_back(limit - len(records))
+                self.tally.count("received", len(records))
+                if not records:
+                    empty_in_a_row += 1
+                    if empty_in_a_row >= stale_limit:
+                        # Each worker decides for itself: one worker's run of empty
+                        # answers (SQS may answer empty while messages exist) must
+                        # not stop the others.
+                        self._empty_workers.count()
+                        return
+                    continue
+                empty_in_a_row = 0
+                _wait_done(deleting)
+                deleting = self._process(records)
+                if self._progress is not None:
+                    self._progress(self.tally.snapshot())
+        finally:
+            _wait_done(deleting)
 
-    def _take_new(self, records: list[DlqRecord]) -> list[DlqRecord]:
-        fresh = self._held.take_new(records)
-        self.tally.count("received", len(fresh))
-        return fresh
+    def _receive(self, limit: int) -> list[dict[str, Any]]:
+        visibility = 0 if self.preview else self.settings.visibility_timeout
+        return self.queue.receive(limit, self.settings.wait_seconds, visibility)
+
+    # ---- the visibility heartbeat ---------------------------------------
 
     def _keep_hidden(self) -> None:
-        """Work on a batch can outlast the visibility timeout (back-off under throttling,
-        a slow delete): extend it for the messages still being worked on, a third of the
-        timeout before it runs out, so no other receiver gets them meanwhile."""
+        """Work can outlast the visibility timeout (back-off under throttling, a slow
+        delete), and parked messages wait for the end of the run: every quarter of the
+        timeout, extend the visibility of the held messages due within half of it."""
+        interval = self.settings.visibility_timeout / 4
+        while not self.seams.wait(self._finished, interval):
+            self.tick()
+
+    def tick(self) -> None:
+        """One heartbeat: extend what is due, retry deletes whose back-off has passed."""
         timeout = self.settings.visibility_timeout
-        while not self._finished.wait(timeout / 3):
-            working = self._held.working()
-            if not working:
-                continue
-            try:
-                self.queue.hide(working, timeout)
-            except AwsError:
-                # Not fatal: a lapse risks only a second receive, which the held
-                # handles and dedupe absorb; a real denial shows on the next call.
-                continue
+        now = self.seams.clock()
+        due = self.ledger.due(now + timeout / 2)
+        if due:
+            # In parallel: a DLQ with many parked messages needs many calls per tick, and
+            # a tick that outlasts the margin lets messages reappear.
+            futures = [
+                self._visibility_pool.submit(self._extend, batch, now + timeout)
+                for batch in chunks(due)
+            ]
+            for future in futures:
+                future.result()
+        self._deleter.retry_due()
+
+    def _extend(self, handles: Sequence[Handle], hidden_until: float) -> None:
+        try:
+            failures = self.queue.hide(handles, self.settings.visibility_timeout)
+        except AwsError:
+            # Not fatal: a lapse risks only a second receive, which the ledger and
+            # dedupe absorb; a real denial shows on the next call.
+            return
+        failed = {failure.message_id for failure in failures}
+        self.ledger.extended([h for h in handles if h.message_id not in failed], hidden_until)
 
     # ---- one receive's worth of messages --------------------------------
 
-    def _process(self, records: list[DlqRecord]) -> None:
-        now_ms = self._clock_ms()
-        to_put: list[Planned] = []
-        duplicates: list[tuple[DlqRecord, str]] = []
-        terminal: list[tuple[DlqRecord, str]] = []
-        for record in records:
-            decision = self.planner.decide(record, now_ms)
-            if decision.action == FILTER:
-                self.tally.outcome(record, FILTERED_OUT)
-                self._held.park([record])
-            elif decision.action == KEEP or decision.entry is None:
-                terminal.append((record, decision.reason or "unknown"))
-            else:
-                self._route_selected(record, decision.entry, to_put, duplicates, terminal)
-        plan = plan_batches(
-            to_put, lambda planned: planned[1].size, self.settings.max_request_bytes
-        )
-        accepted: list[Planned] = []
-        failed: list[Failed] = []
-        for batch in plan.batches:
-            batch_accepted, batch_failed = self._put(batch)
-            accepted.extend(batch_accepted)
-            failed.extend(batch_failed)
-        self._delete_redriven(accepted)
-        self._delete_duplicates(duplicates)
-        self._settle_failed(terminal + failed)
-
-    def _route_selected(
-        self,
-        record: DlqRecord,
-        entry: Entry,
-        to_put: list[Planned],
-        duplicates: list[tuple[DlqRecord, str]],
-        terminal: list[tuple[DlqRecord, str]],
-    ) -> None:
-        if entry.source_rewritten:
-            self.tally.count("sources_rewritten")
-        if not self.settings.dedupe or record.event_id is None:
-            to_put.append((record, entry))
-            return
-        state, reason = self._registry.claim(record.event_id, entry.bus, record)
-        if state == OWNER:
-            to_put.append((record, entry))
-        elif state == ACCEPTED:
-            duplicates.append((record, entry.bus))
-        elif state == FAILED:
-            terminal.append((record, DUPLICATE_OF_KEPT + reason))
-        # WAITING: the worker that owns the first copy settles this one.
-
-    def _put(self, batch: list[Planned]) -> tuple[list[Planned], list[Failed]]:
-        """Put one batch, retrying retryable per-entry failures with back-off."""
-        outcome: list[Optional[str]] = ["not attempted"] * len(batch)
-        pending = list(range(len(batch)))
-        for attempt in range(self.settings.entry_attempts):
-            self._pacer.acquire(len(pending))
-            codes = self._put_once([batch[index][1].fields for index in pending])
-            retry = []
-            for index, code in zip(pending, codes):
-                outcome[index] = code
-                if code is not None and code.split(":", 1)[0] in RETRYABLE_ENTRY_CODES:
-                    retry.append(index)
-            if any(outcome[index] and outcome[index].startswith("Throttling") for index in retry):
-                self._pacer.throttled()
-            else:
-                self._pacer.succeeded()
-            if not retry or attempt == self.settings.entry_attempts - 1:
-                break
-            pending = retry
-            time.sleep(backoff_delay(attempt))
-        return self._resolve_put(batch, outcome)
-
-    def _put_once(self, entries: list[dict[str, Any]]) -> list[Optional[str]]:
-        """One PutEvents call: per entry None (accepted) or 'Code: message'."""
-        self.tally.call("PutEvents")
+    def _process(self, records: list[DlqRecord]) -> Optional[Future]:
+        settlement = Settlement()
+        groups: dict[str, list[Delivery]] = {}
+        answered: set[str] = set()
+        fatal: Optional[AwsError] = None
         try:
-            response = self.clients.events.put_events(Entries=entries)
-        except Exception as error:  # botocore raises many unrelated classes
-            translated = aws_error(error, "PutEvents")
-            if is_fatal(translated):
-                raise translated from None
-            reason = f"{translated.code}: {WHOLE_REQUEST_FAILED}: {translated.message}"
-            return [reason] * len(entries)
-        slots = response.get("Entries") or []
-        if len(slots) != len(entries):
-            # Entries are matched by index; a short answer cannot be trusted.
-            return [f"{UNMATCHED_RESPONSE}: {len(slots)} results for {len(entries)} entries"] * len(
-                entries
-            )
-        return [_slot_code(slot) for slot in slots]
-
-    def _resolve_put(
-        self, batch: list[Planned], outcome: list[Optional[str]]
-    ) -> tuple[list[Planned], list[Failed]]:
-        accepted: list[Planned] = []
-        failed: list[Failed] = []
-        for (record, entry), code in zip(batch, outcome):
-            if code is None:
-                accepted.append((record, entry))
-            else:
-                code_name = code.split(":", 1)[0]
-                reason = (
-                    f"{code} (gave up after {self.settings.entry_attempts} attempts)"
-                    if code_name in RETRYABLE_ENTRY_CODES
-                    else code
+            self._plan(records, settlement, groups)
+            for deliveries in groups.values():
+                self._dispatcher.deliver(
+                    deliveries,
+                    lambda delivery, answer: self._answered(delivery, answer, settlement, answered),
                 )
-                failed.append((record, reason))
-            if self.settings.dedupe and record.event_id is not None:
-                waiters = self._registry.resolve(
-                    record.event_id, entry.bus, code is None, code or ""
-                )
-                self._settle_waiters(waiters, entry.bus, code)
-        return accepted, failed
-
-    def _settle_waiters(self, waiters: list[DlqRecord], bus: str, code: Optional[str]) -> None:
-        if not waiters:
-            return
-        if code is None:
-            self._delete_duplicates([(waiter, bus) for waiter in waiters])
-        else:
-            self._settle_failed([(waiter, DUPLICATE_OF_KEPT + code) for waiter in waiters])
-
-    # ---- settling messages ----------------------------------------------
-
-    def _delete_redriven(self, accepted: list[Planned]) -> None:
-        if not accepted:
-            return
-        for record, entry in accepted:
-            self.tally.outcome(record, REDRIVEN, bus_name(entry.bus))
-        self._delete([record for record, _entry in accepted])
-
-    def _delete_duplicates(self, duplicates: list[tuple[DlqRecord, str]]) -> None:
-        if not duplicates:
-            return
-        for record, bus in duplicates:
-            self.tally.outcome(record, DUPLICATE, bus_name(bus))
-        self._delete([record for record, _bus in duplicates])
-
-    def _delete(self, records: list[DlqRecord]) -> None:
-        """Delete in the background; the messages stay held until it succeeded."""
-        self._delete_slots.acquire()
-        try:
-            self._deleter.submit(self._delete_now, records)
-        except RuntimeError:  # the pool is shut down: the run is over, delete here
-            self._delete_now(records)
-
-    def _delete_now(self, records: list[DlqRecord]) -> None:
-        try:
-            self._held.use_newest_handles(records)
-            failures = self.queue.delete(records)
-            failed_ids = {record.message_id for record, _code in failures}
-            for record, code in failures:
-                self.tally.delete_failed(record, code)
-            self._held.park([record for record, _code in failures])
-            self._held.drop([record for record in records if record.message_id not in failed_ids])
         except AwsError as error:
-            self._fail(error)
-        except Exception as error:  # a delete must never die silently
-            self._fail(aws_error(error, "DeleteMessageBatch"))
-        finally:
-            self._delete_slots.release()
+            fatal = error
+        # Whatever a fatal error cut short is settled too: nothing is left unaccounted.
+        for deliveries in groups.values():
+            for delivery in deliveries:
+                if delivery.record.message_id not in answered:
+                    failure = request_failure(fatal.code if fatal else "NotAttempted", "not sent")
+                    self._answered(delivery, failure, settlement, answered)
+        deleting = self._settler.settle(settlement)
+        if fatal is not None:
+            raise fatal
+        return deleting
 
-    def _settle_failed(self, failed: list[Failed]) -> None:
-        """Transient failures stay in the DLQ; the others are quarantined when asked."""
-        terminal = []
-        for record, reason in failed:
-            if is_transient(reason):
-                self.tally.outcome(record, KEPT, reason=reason)
-                self._held.park([record])
+    def _plan(
+        self, records: list[DlqRecord], settlement: Settlement, groups: dict[str, list[Delivery]]
+    ) -> None:
+        now_ms = self.seams.now_ms()
+        for index, record in enumerate(records):
+            try:
+                plan = self.planner.decide(record, now_ms)
+            except AwsError as error:
+                for rest in records[index:]:
+                    settlement.fail(rest, request_failure(error.code, "not planned"), None)
+                raise
+            if isinstance(plan, Filtered):
+                self.ledger.move([record], State.PARKED)
+                self.tally.filtered(record, plan.reason)
+            elif isinstance(plan, Keep):
+                settlement.fail(record, plan.failure, plan.destination)
             else:
-                terminal.append((record, reason))
-        self._settle_kept(terminal)
+                self._claim(plan, settlement, groups)
 
-    def _settle_kept(self, kept: list[Failed]) -> None:
-        """Quarantine when asked (send first, delete after), else keep hidden till the end."""
-        if not kept:
+    def _claim(
+        self, plan: Deliver, settlement: Settlement, groups: dict[str, list[Delivery]]
+    ) -> None:
+        delivery = plan.delivery
+        record, destination = delivery.record, delivery.destination
+        if delivery.entry is not None and delivery.entry.source_rewritten:
+            self.tally.count("sources_rewritten")
+        event_id = record.event_id
+        if not self.settings.dedupe or event_id is None:
+            self._start(delivery, groups)
             return
-        if self.quarantine is None:
-            for record, reason in kept:
-                self.tally.outcome(record, KEPT, reason=reason)
-            self._held.park([record for record, _reason in kept])
+        claim, failure = self._registry.claim(destination.key, event_id, record)
+        if claim is Claim.OWNER:
+            self._start(delivery, groups)
+        elif claim is Claim.ACCEPTED:
+            self.ledger.move([record], State.ACCEPTED)
+            self.tally.delivered(record, destination, delivery.size, DUPLICATE)
+            settlement.delete.append(record)
+        elif claim is Claim.FAILED and failure is not None:
+            settlement.fail(record, copy_failure(failure), destination)
+        else:
+            self.ledger.move([record], State.WAITING)
+
+    def _start(self, delivery: Delivery, groups: dict[str, list[Delivery]]) -> None:
+        self.ledger.move([delivery.record], State.DELIVERING)
+        groups.setdefault(delivery.destination.key, []).append(delivery)
+
+    def _answered(
+        self, delivery: Delivery, answer: Answer, settlement: Settlement, answered: set[str]
+    ) -> None:
+        record, destination = delivery.record, delivery.destination
+        answered.add(record.message_id)
+        failure = answer if isinstance(answer, Failure) else None
+        waiters: list[DlqRecord] = []
+        if self.settings.dedupe and record.event_id is not None:
+            waiters = self._registry.resolve(destination.key, record.event_id, failure)
+        if isinstance(answer, Accepted):
+            self.ledger.move([record], State.ACCEPTED)
+            if answer.already:
+                self.tally.count("already_delivered")
+            self.tally.delivered(record, destination, delivery.size)
+            settlement.delete.append(record)
+            for waiter in waiters:
+                self.ledger.move([waiter], State.ACCEPTED)
+                self.tally.delivered(waiter, destination, delivery.size, DUPLICATE)
+                settlement.delete.append(waiter)
             return
-        copies = [
-            (record, quarantine_attributes(record, reason, self.settings.queue_url))
-            for record, reason in kept
-        ]
-        send_failures = {
-            record.message_id: code for record, code in self.quarantine.send_copies(copies)
-        }
-        sent = []
-        for record, reason in kept:
-            if record.message_id in send_failures:
-                note = f"{reason}; quarantine failed: {send_failures[record.message_id]}"
-                self.tally.outcome(record, KEPT, reason=note)
-                self._held.park([record])
-            else:
-                self.tally.outcome(record, QUARANTINED, reason=reason)
-                sent.append(record)
-        if sent:
-            self._delete(sent)
+        settlement.fail(record, answer, destination)
+        for waiter in waiters:
+            settlement.fail(waiter, copy_failure(answer), destination)
+
+    # ---- the end of the run --------------------------------------------
 
     def _release_held(self) -> None:
-        records = self._held.take_all()
-        if not records:
-            return
-        try:
-            failures = self.queue.release(records)
-        except AwsError as error:
-            self.tally.count("release_failures", len(records))
-            self._fail(error)
-            return
-        self.tally.count("release_failures", len(failures))
+        """Make every message not done visible again, in parallel batches."""
+        batches = chunks(self.ledger.release_all())
+        futures = [self._visibility_pool.submit(self.queue.release, batch) for batch in batches]
+        for batch, future in zip(batches, futures):
+            try:
+                self.tally.count("release_failures", len(future.result()))
+            except AwsError as error:
+                self.tally.count("release_failures", len(batch))
+                self._fail(error)
 
-    def _bus_problem(self, bus: str) -> Optional[str]:
-        self.tally.call("DescribeEventBus")
-        problem = check_bus(self.clients.events, bus)
-        if problem is None:
-            return None
-        if is_fatal(problem):
-            raise problem
-        return f"event_bus_not_found: {problem.message}"
+
+def error_fields(error: AwsError) -> dict[str, str]:
+    return {
+        "code": error.code,
+        "message": error.describe(),
+        "hint": error.hint,
+        "action": error.action,
+    }
+
+
+def _wait_for(workers: list[Future], stop: Callable[[], None]) -> bool:
+    """Wait for the workers; Ctrl-C stops them after their batch. True if interrupted."""
+    interrupted = False
+    for worker in workers:
+        while True:
+            try:
+                worker.result(timeout=0.2)
+                break
+            except concurrent.futures.TimeoutError:
+                continue
+            except KeyboardInterrupt:
+                interrupted = True
+                stop()
+    return interrupted
+
+
+def _wait_done(future: Optional[Future]) -> None:
+    if future is not None:
+        future.result()
+
+
+def _once(compute: Callable[[], int]) -> Callable[[], int]:
+    value: list[int] = []
+
+    def cached() -> int:
+        if not value:
+            value.append(compute())
+        return value[0]
+
+    return cached
+
+
+def _default_message_bytes() -> int:
+    return DEFAULT_MAX_MESSAGE_BYTES
 
 
 def _stop_on_sigterm(stop: Callable[[], None]) -> Any:
@@ -562,10 +579,4 @@ def _restore_sigterm(previous: Any) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _slot_code(slot: dict[str, Any]) -> Optional[str]:
-    code = slot.get("ErrorCode")
-    if code:
-        return f"{code}: {slot.get('ErrorMessage', '')}".rstrip(": ")
-    if not slot.get("EventId"):
-        return "MissingEventId: the answer neither accepted nor rejected the entry"
-    return None
+__all__ = ["Failure", "Kind", "Redrive", "RedriveSettings", "Seams", "SettingsError"]

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .records import DlqRecord
+from .records import ORIGIN_EVENTBRIDGE, DlqRecord
 
 DEFAULT_BUS = "default"
 DEFAULT_AWS_SOURCE_PREFIX = "redrive."
@@ -86,21 +86,41 @@ def entry_size(fields: dict[str, Any]) -> int:
     return size
 
 
-def bus_from_rule_arn(rule_arn: Optional[str]) -> Optional[str]:
-    """`arn:aws:events:R:A:rule/BUS/NAME` → BUS; `…:rule/NAME` → default."""
-    if not rule_arn or ":rule/" not in rule_arn:
+def split_rule_arn(rule_arn: Optional[str]) -> Optional[tuple[str, str]]:
+    """`arn:aws:events:R:A:rule/BUS/NAME` → (BUS, NAME); `…:rule/NAME` → (default, NAME).
+
+    Bus names may hold slashes (partner buses: `aws.partner/example.com/123/orders`),
+    rule names may not: the bus is everything between `rule/` and the last `/`.
+    None when the ARN cannot be read.
+    """
+    if not rule_arn or not rule_arn.startswith("arn:") or ":rule/" not in rule_arn:
         return None
     path = rule_arn.split(":rule/", 1)[1]
-    parts = path.split("/")
-    if len(parts) == 1 and parts[0]:
-        return DEFAULT_BUS
-    if len(parts) == 2 and all(parts):
-        return parts[0]
-    return None
+    bus, _slash, name = path.rpartition("/")
+    if not name or (_slash and not bus) or "//" in path or path.startswith("/"):
+        return None
+    return (bus or DEFAULT_BUS, name)
 
 
-def choose_bus(record: DlqRecord, options: EntryOptions) -> str:
-    return options.event_bus or bus_from_rule_arn(record.rule_arn) or DEFAULT_BUS
+def bus_from_rule_arn(rule_arn: Optional[str]) -> Optional[str]:
+    parts = split_rule_arn(rule_arn)
+    return parts[0] if parts is not None else None
+
+
+def choose_bus(record: DlqRecord, options: EntryOptions) -> Optional[str]:
+    """The bus to put on: `event_bus`, else the failed rule's bus.
+
+    None for a rule-target DLQ record whose RULE_ARN cannot be read: guessing `default`
+    would put the event where the failed rule does not exist.
+    """
+    if options.event_bus:
+        return options.event_bus
+    bus = bus_from_rule_arn(record.rule_arn)
+    if bus is not None:
+        return bus
+    if record.origin == ORIGIN_EVENTBRIDGE:
+        return None
+    return DEFAULT_BUS
 
 
 def choose_source(source: str, options: EntryOptions) -> str:
@@ -136,8 +156,9 @@ def event_time(text: str) -> Any:
     return moment
 
 
-def build_entry(record: DlqRecord, options: EntryOptions) -> Entry:
-    """The entry for a redrivable record (callers check `record.redrivable`)."""
+def build_entry(record: DlqRecord, options: EntryOptions, bus: Optional[str] = None) -> Entry:
+    """The entry for a redrivable record (callers check `record.redrivable`) on `bus`
+    (by default the bus `choose_bus` gives)."""
     event = record.event or {}
     detail = record.detail_text or "{}"
     if options.marker_field and options.marker_field not in event.get("detail", {}):
@@ -147,7 +168,7 @@ def build_entry(record: DlqRecord, options: EntryOptions) -> Entry:
         "Source": source,
         "DetailType": event["detail-type"],
         "Detail": detail,
-        "EventBusName": choose_bus(record, options),
+        "EventBusName": bus or choose_bus(record, options) or DEFAULT_BUS,
     }
     if event.get("resources"):
         fields["Resources"] = list(event["resources"])

@@ -78,11 +78,13 @@ class CodeClass(enum.Enum):
 
 
 # fmt: off
-_RETRY = frozenset((
+_THROTTLE = frozenset((
     "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
     "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
     "ProvisionedThroughputExceededException", "LimitExceededException",
     "KMSThrottlingException", "KMS.ThrottlingException", "EC2ThrottledException",
+))
+_RETRY = _THROTTLE | frozenset((
     "InternalFailure", "InternalException", "InternalError", "InternalServerError",
     "InternalServerException", "InternalErrorException", "ServiceException",
     "ServiceUnavailable", "ServiceUnavailableException", "ResourceConflictException",
@@ -103,6 +105,11 @@ _FATAL_PREFIXES = (
     "QueueDoesNotExist", "403",
 )
 # fmt: on
+
+
+def is_throttle(code: str) -> bool:
+    """A code that says "slow down": every worker backs off, not only the one told."""
+    return code in _THROTTLE
 
 
 def classify(code: str, per_entry: bool = False) -> CodeClass:

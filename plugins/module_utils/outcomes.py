@@ -1,14 +1,20 @@
 # Copyright: redrive.eventbridge contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What happened to each message, tallied into the result every shell returns."""
+"""What happened to each message, tallied into the result every shell returns.
+
+Outcomes arrive as typed values (a destination, a Failure); text is made here, where
+results are shown, and nowhere earlier.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
+from .delivery import Destination, Route
+from .failures import Failure
 from .records import DlqRecord
 
 REDRIVEN = "redriven"
@@ -17,30 +23,64 @@ QUARANTINED = "quarantined"
 FILTERED_OUT = "filtered_out"
 DUPLICATE = "duplicates_skipped"
 OUTCOMES = (REDRIVEN, KEPT, QUARANTINED, FILTERED_OUT, DUPLICATE)
+COUNTS = (
+    "received",
+    *OUTCOMES,
+    "already_delivered",
+    "delete_failures",
+    "release_failures",
+    "sources_rewritten",
+    "unmatched_rule_put",
+)
 
-# Breakdowns are keyed by rule, bus and error code; a DLQ can name thousands of
+# Breakdowns are keyed by rule, bus, target and error code; a DLQ can name thousands of
 # them, so past this many keys the rest are counted under one.
 BREAKDOWN_KEYS = 50
 OTHER_KEY = "(other)"
 NONE_KEY = "(none)"
 
 
-class Tally:
-    """Thread-safe counters, bounded breakdowns and a capped list of kept messages."""
+def destination_fields(destination: Optional[Destination]) -> dict[str, Any]:
+    """How results name where a message goes."""
+    if destination is None:
+        return {}
+    fields: dict[str, Any] = {"route": destination.route.value}
+    if destination.route is Route.BUS:
+        fields["event_bus"] = destination.name
+    else:
+        fields["target"] = {"arn": destination.arn, "type": destination.type.value}
+    return fields
 
-    def __init__(self, kept_limit: int = 100, include_bodies: bool = False) -> None:
+
+class Tally:
+    """Thread-safe counters, bounded breakdowns and capped lists of messages."""
+
+    def __init__(
+        self,
+        kept_limit: int = 100,
+        include_bodies: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        list_every_message: bool = False,
+    ) -> None:
         self._lock = threading.Lock()
+        self._clock = clock
         self.kept_limit = kept_limit
         self.include_bodies = include_bodies
+        self.list_every_message = list_every_message
         self.counts: Counter[str] = Counter()
-        self.by_rule: dict[str, Counter[str]] = {}
-        self.by_bus: dict[str, Counter[str]] = {}
-        self.by_error_code: dict[str, Counter[str]] = {}
+        self.breakdowns: dict[str, dict[str, Counter[str]]] = {
+            "by_rule": {},
+            "by_bus": {},
+            "by_target": {},
+            "by_error_code": {},
+        }
         self.kept_messages: list[dict[str, Any]] = []
         self.kept_messages_truncated = 0
+        self.messages: list[dict[str, Any]] = []
+        self.messages_truncated = 0
         self.delete_failed_messages: list[dict[str, Any]] = []
         self.api_calls: Counter[str] = Counter()
-        self.started = time.monotonic()
+        self.started = clock()
 
     def call(self, action: str) -> None:
         with self._lock:
@@ -50,42 +90,73 @@ class Tally:
         with self._lock:
             self.counts[name] += amount
 
-    def outcome(
+    def delivered(
         self,
         record: DlqRecord,
-        outcome: str,
-        bus: Optional[str] = None,
-        reason: Optional[str] = None,
+        destination: Destination,
+        size: int,
+        outcome: str = REDRIVEN,
+        note: Optional[str] = None,
     ) -> None:
+        """Delivered (or, for copies, covered by an earlier delivery)."""
         with self._lock:
-            self.counts[outcome] += 1
-            _bump(self.by_rule, record.rule_arn or NONE_KEY, outcome)
-            _bump(self.by_error_code, record.error_code or NONE_KEY, outcome)
-            if bus is not None:
-                _bump(self.by_bus, bus, outcome)
-            if outcome in (KEPT, QUARANTINED):
-                self._note_kept(record, outcome, reason)
+            self._count(record, outcome, destination)
+            self._list(record, outcome, destination, size=size, note=note)
 
-    def delete_failed(self, record: DlqRecord, code: str) -> None:
+    def kept(
+        self,
+        record: DlqRecord,
+        failure: Failure,
+        quarantined: bool = False,
+        destination: Optional[Destination] = None,
+    ) -> None:
+        outcome = QUARANTINED if quarantined else KEPT
+        with self._lock:
+            self._count(record, outcome, destination)
+            self._note_kept(record, outcome, failure, destination)
+            self._list(record, outcome, destination, failure=failure)
+
+    def filtered(self, record: DlqRecord, reason: str) -> None:
+        with self._lock:
+            self._count(record, FILTERED_OUT, None)
+            self._list(record, FILTERED_OUT, None, note=reason)
+
+    def delete_failed(self, record_id: str, code: str) -> None:
         with self._lock:
             self.counts["delete_failures"] += 1
             if len(self.delete_failed_messages) < self.kept_limit:
                 self.delete_failed_messages.append(
                     {
-                        "message_id": record.message_id,
+                        "message_id": record_id,
                         "reason": f"delete_failed: {code}; the event was delivered and "
                         "the message may be received and redriven again",
                     }
                 )
 
-    def _note_kept(self, record: DlqRecord, outcome: str, reason: Optional[str]) -> None:
+    def _count(self, record: DlqRecord, outcome: str, destination: Optional[Destination]) -> None:
+        self.counts[outcome] += 1
+        _bump(self.breakdowns["by_rule"], record.rule_arn or NONE_KEY, outcome)
+        _bump(self.breakdowns["by_error_code"], record.error_code or NONE_KEY, outcome)
+        if destination is not None and outcome in (REDRIVEN, DUPLICATE):
+            key = "by_bus" if destination.route is Route.BUS else "by_target"
+            _bump(self.breakdowns[key], destination.name, outcome)
+
+    def _note_kept(
+        self,
+        record: DlqRecord,
+        outcome: str,
+        failure: Failure,
+        destination: Optional[Destination],
+    ) -> None:
         if len(self.kept_messages) >= self.kept_limit:
             self.kept_messages_truncated += 1
             return
         item: dict[str, Any] = {
             "message_id": record.message_id,
             "outcome": outcome,
-            "reason": reason or "unknown",
+            "reason": failure.describe(),
+            **failure.as_dict(),
+            **destination_fields(destination),
         }
         if record.event_id:
             item["event_id"] = record.event_id
@@ -93,36 +164,56 @@ class Tally:
             item["body"] = record.body
         self.kept_messages.append(item)
 
+    def _list(
+        self,
+        record: DlqRecord,
+        outcome: str,
+        destination: Optional[Destination],
+        size: Optional[int] = None,
+        failure: Optional[Failure] = None,
+        note: Optional[str] = None,
+    ) -> None:
+        """Check mode says what would happen message by message."""
+        if not self.list_every_message:
+            return
+        if len(self.messages) >= self.kept_limit:
+            self.messages_truncated += 1
+            return
+        item: dict[str, Any] = {
+            "message_id": record.message_id,
+            "outcome": outcome,
+            **destination_fields(destination),
+        }
+        if size is not None:
+            item["payload_size"] = size
+        if failure is not None:
+            item["reason"] = failure.describe()
+        elif note:
+            item["reason"] = note
+        self.messages.append(item)
+
     def snapshot(self) -> dict[str, Any]:
         """Counts only: cheap enough for a progress callback."""
         with self._lock:
             counts = {name: self.counts[name] for name in ("received", *OUTCOMES)}
-            counts["elapsed_seconds"] = round(time.monotonic() - self.started, 3)
+            counts["elapsed_seconds"] = round(self._clock() - self.started, 3)
             return counts
 
     def result(self) -> dict[str, Any]:
         with self._lock:
-            counts = {
-                name: self.counts[name]
-                for name in (
-                    "received",
-                    *OUTCOMES,
-                    "delete_failures",
-                    "release_failures",
-                    "sources_rewritten",
-                )
-            }
-            return {
-                **counts,
-                "by_rule": _plain(self.by_rule),
-                "by_bus": _plain(self.by_bus),
-                "by_error_code": _plain(self.by_error_code),
-                "kept_messages": list(self.kept_messages),
-                "kept_messages_truncated": self.kept_messages_truncated,
-                "delete_failed_messages": list(self.delete_failed_messages),
-                "api_calls": dict(sorted(self.api_calls.items())),
-                "duration_seconds": round(time.monotonic() - self.started, 3),
-            }
+            result: dict[str, Any] = {name: self.counts[name] for name in COUNTS}
+            result.update({name: _plain(breakdown) for name, breakdown in self.breakdowns.items()})
+            result.update(
+                kept_messages=list(self.kept_messages),
+                kept_messages_truncated=self.kept_messages_truncated,
+                delete_failed_messages=list(self.delete_failed_messages),
+                api_calls=dict(sorted(self.api_calls.items())),
+                duration_seconds=round(self._clock() - self.started, 3),
+            )
+            if self.list_every_message:
+                result["messages"] = list(self.messages)
+                result["messages_truncated"] = self.messages_truncated
+            return result
 
 
 def _bump(breakdown: dict[str, Counter[str]], key: str, outcome: str) -> None:

@@ -11,19 +11,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from .aws import AwsError, Clients, bus_name, check_bus, queue_depth, resolve_queue_url
-from .engine import Progress, Redrive
+from .aws import AwsError, Clients, bus_name, queue_depth, resolve_queue_url
+from .engine import Progress, Redrive, error_fields
+from .failures import Kind
+from .lookups import BusCheck
 from .options import entry_options, record_filter, redrive_settings
 from .peek import scan
-from .planning import Planner
+from .planning import Planner, PlanSettings
 from .views import message_item
 
 
 def _check_explicit_bus(clients: Clients, bus: Optional[str]) -> None:
-    if bus:
-        problem = check_bus(clients.events, bus)
-        if problem is not None:
-            raise problem
+    """A bus the operator named must exist: a typo fails the task before any message moves."""
+    if not bus:
+        return
+    problem = BusCheck(
+        lambda region: clients.client("events", region), lambda _action: None
+    ).problem(bus)
+    if problem is not None and problem.kind is Kind.BUS_MISSING:
+        raise AwsError(
+            "ResourceNotFoundException",
+            problem.message,
+            "check the event bus name and the region",
+            "DescribeEventBus",
+        )
 
 
 def execute(
@@ -51,7 +62,12 @@ def execute(
         after = {"visible": max(0, before["visible"] - moved), "in_flight": before["in_flight"]}
     else:
         result = Redrive(clients, settings, progress).run()
-        after = queue_depth(clients.sqs, queue_url)
+        try:
+            after = queue_depth(clients.sqs, queue_url)
+        except AwsError as error:
+            # What was already redriven must still be reported.
+            after = None
+            result.setdefault("error", error_fields(error))
     result.update(
         queue_url=queue_url,
         quarantine_queue_url=quarantine_url,
@@ -77,9 +93,11 @@ def list_messages(
     import time
 
     planner = Planner(
-        entry_options(params),
-        record_filter(params),
-        int(params.get("max_request_bytes") or 262144),
+        PlanSettings(
+            entry_options(params),
+            record_filter(params),
+            int(params.get("max_request_bytes") or 262144),
+        )
     )
     planner.entry_options.validate()
     items: list[dict[str, Any]] = []

@@ -48,6 +48,7 @@ class Feature:
 
 _SQS = "reading and settling the DLQ"
 _BUS = "putting events back on their bus"
+_RULES = "reading the failed rule and its targets"
 # Per service, what the core calls on a client of that service. A client is checked when
 # it is made, so a target service's API is required only by a run that delivers there.
 FEATURES: dict[str, tuple[Feature, ...]] = {
@@ -65,6 +66,8 @@ FEATURES: dict[str, tuple[Feature, ...]] = {
     "events": (
         Feature("events", "PutEvents", ("Entries", "EventBusName"), _BUS),
         Feature("events", "DescribeEventBus", ("Name",), _BUS),
+        Feature("events", "DescribeRule", ("EventBusName",), _RULES),
+        Feature("events", "ListTargetsByRule", ("EventBusName",), _RULES),
     ),
     "sns": (Feature("sns", "PublishBatch", needed_for="SNS targets"),),
     "lambda": (Feature("lambda", "Invoke", needed_for="Lambda targets"),),

@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime
 from typing import Any, Optional
 
-from .planning import PUT, Decision
+from .entries import Entry
+from .outcomes import destination_fields
+from .planning import Deliver, Keep, Plan
 from .records import DlqRecord
 
 
@@ -20,37 +22,51 @@ def _iso(timestamp_ms: Optional[int]) -> Optional[str]:
 
 def message_item(
     record: DlqRecord,
-    decision: Decision,
+    plan: Plan,
     queue_url: str,
     now_ms: int,
     include_body: bool = True,
 ) -> dict[str, Any]:
     """One message as the lookup returns it; the event only when include_body."""
-    entry = None
-    if decision.entry is not None:
-        entry = dict(decision.entry.fields)
-        entry["Size"] = decision.entry.size
-        if "Time" in entry and record.event is not None:
-            entry["Time"] = record.event["time"]  # as received, not as botocore wants it
+    entry_fields = None
+    entry = _entry_of(plan)
+    if entry is not None:
+        entry_fields = dict(entry.fields)
+        entry_fields["Size"] = entry.size
+        if "Time" in entry_fields and record.event is not None:
+            entry_fields["Time"] = record.event["time"]  # as received, not as botocore wants it
         if not include_body:
-            entry.pop("Detail", None)
+            entry_fields.pop("Detail", None)
     age = None
     if record.sent_timestamp_ms is not None:
         age = round(max(0, now_ms - record.sent_timestamp_ms) / 1000.0, 3)
+    destination = plan.destination if isinstance(plan, Keep) else None
+    if isinstance(plan, Deliver):
+        destination = plan.delivery.destination
     item: dict[str, Any] = {
         "message_id": record.message_id,
         "queue": queue_url,
         "origin": record.origin,
         "event_id": record.event_id,
         "event": record.event if include_body else None,
-        "entry": entry,
+        "entry": entry_fields,
         "attributes": record.attributes(),
         "receive_count": record.receive_count,
         "sent_at": _iso(record.sent_timestamp_ms),
         "age_seconds": age,
-        "redrivable": decision.action == PUT,
-        "reason": decision.reason,
+        "redrivable": isinstance(plan, Deliver),
+        "reason": plan.failure.describe() if isinstance(plan, Keep) else None,
+        "route": destination.route.value if destination is not None else None,
+        "destination": destination_fields(destination) or None,
     }
     if include_body and record.event is None:
         item["body"] = record.body
     return item
+
+
+def _entry_of(plan: Plan) -> Optional[Entry]:
+    if isinstance(plan, Deliver):
+        return plan.delivery.entry
+    if isinstance(plan, Keep):
+        return plan.entry
+    return None

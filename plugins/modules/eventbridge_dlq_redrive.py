@@ -289,7 +289,7 @@ def main() -> None:
     if module._diff:
         result["diff"] = {
             "before": {"visible_messages": result["queue_depth_before"]["visible"]},
-            "after": {"visible_messages": result["queue_depth_after"]["visible"]},
+            "after": {"visible_messages": (result["queue_depth_after"] or {}).get("visible")},
         }
     if "error" in result:
         module.fail_json(msg=result["error"]["message"], **result)

@@ -447,3 +447,23 @@ def test_reset_clears_faults_and_counters(
     assert proxy.calls == {} and proxy.refuse_aws_sources
     answer = events.put_events(Entries=[entry(bus, source="aws.s3")])
     assert answer["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"
+
+
+def test_blank_slots_are_forwarded_but_answer_neither_way(
+    proxy: FaultProxy, events: Any, direct_sqs: Any, bus: dict[str, str]
+) -> None:
+    proxy.blank_entries(match=lambda e: "blank" in e["Detail"])
+    answer = events.put_events(Entries=[entry(bus, n=0), entry(bus, blank=1)])
+    assert answer["Entries"][0].get("EventId") and answer["Entries"][1] == {}
+    assert len(captured(direct_sqs, bus["capture"])) == 2  # the blank one was put too
+
+
+def test_send_batches_over_the_byte_limit_are_refused(
+    proxy: FaultProxy, sqs: Any, direct_sqs: Any
+) -> None:
+    url = new_queue(direct_sqs)
+    big = [{"Id": str(i), "MessageBody": "x" * 100_000} for i in range(3)]
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        sqs.send_message_batch(QueueUrl=url, Entries=big)
+    assert raised.value.response["Error"]["Code"] == "AWS.SimpleQueueService.BatchRequestTooLong"
+    assert len(sqs.send_message_batch(QueueUrl=url, Entries=big[:2])["Successful"]) == 2

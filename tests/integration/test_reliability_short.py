@@ -27,8 +27,8 @@ def test_sigkill_then_rerun_loses_nothing(world: World, tmp_path: Path, via: str
     assert row["lost"] == 0 and row["undelivered"] == 0
 
 
-def test_concurrent_runners_lose_nothing() -> None:
-    row = scenarios.concurrent_runners(4, 400, seed_value=2)
+def test_concurrent_runners_lose_nothing(tmp_path: Path) -> None:
+    row = scenarios.concurrent_runners(4, 400, seed_value=2, base=tmp_path)
     assert row["lost"] == 0
 
 

@@ -42,7 +42,8 @@ FAULT_SUMS = [
     ("delivered in faulty run", "delivered_in_fault_run"),
     ("kept by faulty run", "kept_after_fault_run"),
     ("delivered after rerun", "delivered"),
-    ("kept (poison)", "kept"),
+    ("kept (poison, by id)", "kept"),
+    ("quarantined twice", "quarantined_twice"),
     ("lost", "lost"),
     ("duplicates", "duplicates"),
     ("of which one message put twice", "redelivered"),
@@ -67,16 +68,18 @@ def _kills(rows: list[Row]) -> str:
     for via in sorted({r["via"] for r in rows}):
         runs = [r for r in rows if r["via"] == via]
         duplicates = [r["duplicates"] for r in runs]
+        redelivered = [r["redelivered"] for r in runs]
         lines.append(
             [
                 via,
                 len(runs),
-                sum(1 for r in runs if not r["finished_before_kill"]),
+                sum(1 for r in runs if r["mid_run"]),
                 sum(r["messages"] for r in runs),
                 sum(r["delivered_before_rerun"] for r in runs),
                 sum(r["lost"] for r in runs),
                 sum(duplicates),
-                sum(r["redelivered"] for r in runs),
+                sum(redelivered),
+                f"{max(redelivered)} (bound {runs[0]['in_flight_bound']})",
                 f"{min(duplicates)} / {sum(duplicates) / len(runs):.1f} / {max(duplicates)}",
             ]
         )
@@ -84,12 +87,13 @@ def _kills(rows: list[Row]) -> str:
         [
             "redrive run by",
             "kills",
-            "killed mid-run",
+            "killed mid-run (after the first accepted put)",
             "messages",
             "delivered before kill",
             "lost",
             "duplicates",
             "of which one message put twice",
+            "most put twice by one kill (bound: 10 per worker)",
             "duplicates per kill (min / mean / max)",
         ],
         lines,
@@ -102,7 +106,8 @@ CONCURRENT_COLUMNS = [
     ("extra DLQ copies of an event", "dlq_copies"),
     ("redrivable events", "events"),
     ("delivered", "delivered"),
-    ("kept (poison)", "kept"),
+    ("kept (poison, by id)", "kept"),
+    ("quarantined twice", "quarantined_twice"),
     ("lost", "lost"),
     ("duplicates", "duplicates"),
     ("seconds", "seconds"),

@@ -36,8 +36,8 @@ def test_sigkill_then_rerun_loses_nothing(
     report.add("kills", {"via": via, "number": number, **row})
 
 
-def test_eight_concurrent_runners_on_5000_messages(report: Report) -> None:
-    report.add("concurrent", scenarios.concurrent_runners(8, 5_000, seed_value=1))
+def test_eight_concurrent_runners_on_5000_messages(report: Report, tmp_path: Path) -> None:
+    report.add("concurrent", scenarios.concurrent_runners(8, 5_000, seed_value=1, base=tmp_path))
 
 
 @settings(max_examples=10_000, database=None)

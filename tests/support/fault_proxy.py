@@ -77,6 +77,17 @@ def entry_size(entry: Json) -> int:
     return size + sum(len(r.encode("utf-8")) for r in entry.get("Resources") or [])
 
 
+def _batch_bytes(entries: list[Json]) -> int:
+    """SendMessageBatch payload as SQS counts it: bodies plus attribute names, types, values."""
+    size = 0
+    for entry in entries:
+        size += len(str(entry.get("MessageBody", "")).encode("utf-8"))
+        for name, value in (entry.get("MessageAttributes") or {}).items():
+            size += len(name.encode("utf-8")) + len(str(value.get("DataType", "")).encode())
+            size += len(str(value.get("StringValue", "")).encode("utf-8"))
+    return size
+
+
 def _is_json_object(text: Any) -> bool:
     try:
         return isinstance(text, str) and isinstance(json.loads(text), dict)
@@ -111,6 +122,7 @@ class FaultProxy:
             self.calls: Counter[str] = Counter()
             self.latency: dict[Optional[str], float] = {}
             self.entry_faults: list[Rule] = []
+            self.blank_slot_rules: list[Rule] = []
             self.call_faults: dict[str, list[Rule]] = {}
             self.drops: dict[str, list[Rule]] = {}
             self.delete_faults: list[Rule] = []
@@ -119,6 +131,7 @@ class FaultProxy:
             self.refuse_aws_sources = True
             self.check_put_events_limits = True
             self.max_request_bytes = 262_144
+            self.max_batch_bytes = 262_144  # SendMessageBatch payload (body and attributes)
             self.check_detail = True
             self.check_batches = True
             self.stale_handles = True
@@ -139,6 +152,11 @@ class FaultProxy:
     def fail_entries(self, code: str, **rule: Any) -> Rule:
         """PutEvents entries matching the rule get `code` in their slot and are not forwarded."""
         return self._add(self.entry_faults, Rule(code=code, **rule))
+
+    def blank_entries(self, **rule: Any) -> Rule:
+        """PutEvents entries matching the rule get a slot with neither EventId nor ErrorCode
+        (an answer AWS documents neither way); they are forwarded, so they may be on the bus."""
+        return self._add(self.blank_slot_rules, Rule(**rule))
 
     def fail_calls(self, action: str, code: str = "ThrottlingException", **rule: Any) -> Rule:
         """Whole calls of `action` answer an error: 400 throttling, 500, 503 by code."""
@@ -248,6 +266,9 @@ class FaultProxy:
             answered = forward({**request, "Entries": rest}).get("Entries", [])
         results = iter(answered)
         merged = [slot if slot is not None else next(results, {}) for slot in slots]
+        for index, entry in enumerate(entries):
+            if "ErrorCode" not in merged[index] and self._first(self.blank_slot_rules, entry):
+                merged[index] = {}
         accepted = [e for e, m in zip(entries, merged) if "ErrorCode" not in m]
         with self.lock:
             self.accepted_count += len(accepted)
@@ -277,6 +298,13 @@ class FaultProxy:
                 )
             if len(set(ids)) != len(ids):
                 raise _error(service, 400, "BatchEntryIdsNotDistinct", "Id repeated.")
+            if action == "SendMessageBatch" and _batch_bytes(entries) > self.max_batch_bytes:
+                raise _error(
+                    service,
+                    400,
+                    "BatchRequestTooLong",
+                    "Batch requests cannot be longer than 262144 bytes.",
+                )
         successful: list[Json] = []
         failed: list[Json] = []
         rest: list[Json] = []
@@ -331,7 +359,8 @@ def _error(service: str, status: int, code: str, message: str) -> _Reply:
         return _Reply(status, {"__type": code, "message": message})
     legacy = (
         f"AWS.SimpleQueueService.{code}"
-        if code in ("BatchEntryIdsNotDistinct", "TooManyEntriesInBatchRequest")
+        if code
+        in ("BatchEntryIdsNotDistinct", "TooManyEntriesInBatchRequest", "BatchRequestTooLong")
         else code
     )
     fault = "Sender" if status < 500 else "Receiver"

@@ -37,6 +37,10 @@ class FakeSqs:
     calls: Counter = field(default_factory=Counter)
     delete_failures: dict[str, int] = field(default_factory=dict)
     sent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # SendMessageBatch refuses a batch over this many bytes, as SQS does.
+    max_batch_bytes: int = 262_144
+    delete_batches: list[list[str]] = field(default_factory=list)
+    fail_queue_attributes: Optional[str] = None
 
     def __post_init__(self) -> None:
         self._ids = itertools.count()
@@ -82,6 +86,7 @@ class FakeSqs:
     def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]):
         with self._lock:
             self.calls["DeleteMessageBatch"] += 1
+            self.delete_batches.append([e["ReceiptHandle"].split("#")[0] for e in Entries])
             failed = []
             for entry in Entries:
                 message_id = entry["ReceiptHandle"].split("#")[0]
@@ -108,12 +113,52 @@ class FakeSqs:
     def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]):
         with self._lock:
             self.calls["SendMessageBatch"] += 1
+            if sum(_message_bytes(entry) for entry in Entries) > self.max_batch_bytes:
+                raise client_error("AWS.SimpleQueueService.BatchRequestTooLong", "SendMessageBatch")
             self.sent.setdefault(QueueUrl, []).extend(Entries)
             return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]):
+        if self.fail_queue_attributes:
+            raise client_error(self.fail_queue_attributes, "GetQueueAttributes")
+        with self._lock:
+            hidden = sum(1 for m in self.messages.values() if m.visible_at > self.clock())
+            return {
+                "Attributes": {
+                    "ApproximateNumberOfMessages": str(len(self.messages) - hidden),
+                    "ApproximateNumberOfMessagesNotVisible": str(hidden),
+                    "MaximumMessageSize": str(self.max_batch_bytes),
+                    "QueueArn": "arn:aws:sqs:us-east-1:123456789012:dlq",
+                }
+            }
 
     def visible(self) -> list[str]:
         now = self.clock()
         return sorted(m.message_id for m in self.messages.values() if m.visible_at <= now)
+
+
+def _message_bytes(entry: dict[str, Any]) -> int:
+    size = len(entry["MessageBody"].encode("utf-8"))
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        size += len(name) + len(value.get("DataType", "")) + len(value.get("StringValue", ""))
+    return size
+
+
+class InlineExecutor:
+    """Runs each task at once in the caller's thread: no thread, no timing."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # handed to whoever reads the future, as a pool does
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        return None
 
 
 @dataclass
@@ -126,6 +171,9 @@ class FakeEvents:
     attempts: Counter = field(default_factory=Counter)
     calls: Counter = field(default_factory=Counter)
     delay: float = 0.0
+    describe_failures: list[str] = field(default_factory=list)
+    # Per-entry answers to give instead of accepting: (detail text) -> slot dict
+    slots: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -141,6 +189,9 @@ class FakeEvents:
             for entry in Entries:
                 key = entry["Detail"]
                 self.attempts[key] += 1
+                if key in self.slots:
+                    slots.append(self.slots[key])
+                    continue
                 code = self.fail(entry, self.attempts[key])
                 if code:
                     slots.append({"ErrorCode": code, "ErrorMessage": "injected"})
@@ -150,4 +201,8 @@ class FakeEvents:
             return {"FailedEntryCount": sum(1 for s in slots if "ErrorCode" in s), "Entries": slots}
 
     def describe_event_bus(self, Name: str):
+        with self._lock:
+            self.calls["DescribeEventBus"] += 1
+            if self.describe_failures:
+                raise client_error(self.describe_failures.pop(0), "DescribeEventBus")
         return {"Name": Name}

@@ -181,7 +181,14 @@ def test_unredrivable_records_are_kept_with_reason_or_quarantined() -> None:
 
     kept = run(sqs, events)
     assert kept["kept_messages"] == [
-        {"message_id": bad_id, "outcome": "kept", "reason": "invalid_json"}
+        {
+            "message_id": bad_id,
+            "outcome": "kept",
+            "reason": "invalid_json",
+            "kind": "bad_record",
+            "code": "invalid_json",
+            "disposition": "terminal",
+        }
     ]
     assert list(sqs.messages) == [bad_id]
 

@@ -33,7 +33,14 @@ def record_for(event: dict, rule: str | None = None):
         ("arn:aws:events:us-east-1:123456789012:rule/orders/to-billing", "orders"),
         ("arn:aws:events:us-east-1:123456789012:rule/to-billing", "default"),
         ("arn:aws:events:us-east-1:123456789012:rule/", None),
-        ("arn:aws:events:us-east-1:123456789012:rule/a/b/c", None),
+        # Partner bus names hold slashes: the bus is everything up to the last one.
+        (
+            "arn:aws:events:us-east-1:123456789012:rule/aws.partner/example.com/123/orders/my-rule",
+            "aws.partner/example.com/123/orders",
+        ),
+        ("arn:aws:events:us-east-1:123456789012:rule//my-rule", None),
+        ("arn:aws:events:us-east-1:123456789012:rule/orders/", None),
+        ("rule/orders/my-rule", None),
         ("arn:aws:lambda:us-east-1:123456789012:function:f", None),
         (None, None),
     ],

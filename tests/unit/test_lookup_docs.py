@@ -18,7 +18,10 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import Con
 from ansible_collections.redrive.eventbridge.plugins.module_utils.connection import (
     lookup_option_names as connection_option_names,
 )
-from ansible_collections.redrive.eventbridge.plugins.module_utils.planning import Planner
+from ansible_collections.redrive.eventbridge.plugins.module_utils.planning import (
+    Planner,
+    PlanSettings,
+)
 from ansible_collections.redrive.eventbridge.plugins.module_utils.records import parse_message
 from ansible_collections.redrive.eventbridge.plugins.module_utils.views import message_item
 from tests.support.events import custom_event, eventbridge_dlq_message, malformed_message
@@ -110,7 +113,7 @@ def _item(send_kwargs: dict[str, Any]) -> dict[str, Any]:
         "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
     }
     record = parse_message(message)
-    planner = Planner(options.entry_options({}), options.record_filter({}))
+    planner = Planner(PlanSettings(options.entry_options({}), options.record_filter({})))
     return message_item(record, planner.decide(record, 1700000001000), "url", 1700000001000)
 
 

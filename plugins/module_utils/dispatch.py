@@ -1,0 +1,131 @@
+# Copyright: redrive.eventbridge contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Send deliveries to their destinations: batch, pace, retry, answer per delivery.
+
+botocore retries whole calls (throttling, 5xx) with its own retry mode, so a whole call
+that still fails is not retried again here: its deliveries stay for a later run. Per-entry
+failures inside a successful answer are ours to retry. The `Dispatcher` retries those
+that the classification table calls retryable, with capped, jittered back-off, and
+slows every worker down when one is throttled. It answers each delivery with
+`Accepted` or a `Failure`; only a fatal error (credentials, permissions) is raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+from typing import Callable, Optional
+
+from .aws import AwsError
+from .batching import plan_batches
+from .delivery import ACCEPTED, Answer, Delivery, Destination, Sender
+from .failures import CodeClass, Failure, Kind, classify, is_throttle, request_failure
+from .pacing import Pacer, backoff_delay
+
+SenderFactory = Callable[[Destination], Sender]
+Sleep = Callable[[float], None]
+
+
+class Dispatcher:
+    """Delivers to any destination; one Sender per destination, made on first use."""
+
+    def __init__(
+        self,
+        make_sender: SenderFactory,
+        pacer: Pacer,
+        attempts: int,
+        count_call: Callable[[str], None],
+        sleep: Sleep,
+        rng: Callable[[], float],
+    ) -> None:
+        self._make_sender = make_sender
+        self._pacer = pacer
+        self._attempts = attempts
+        self._count_call = count_call
+        self._sleep = sleep
+        self._rng = rng
+        self._senders: dict[str, Sender] = {}
+        self._lock = threading.Lock()
+
+    def sender(self, destination: Destination) -> Sender:
+        with self._lock:
+            if destination.key not in self._senders:
+                self._senders[destination.key] = self._make_sender(destination)
+            return self._senders[destination.key]
+
+    def deliver(
+        self, deliveries: Sequence[Delivery], answered: Callable[[Delivery, Answer], None]
+    ) -> None:
+        """Deliver everything to one destination, calling `answered` for each delivery as
+        soon as its answer is final, so a fatal error later leaves no answer unsettled."""
+        if not deliveries:
+            return
+        sender = self.sender(deliveries[0].destination)
+        plan = plan_batches(deliveries, sender.size, sender.max_bytes, sender.max_items)
+        for delivery in plan.too_large:
+            size = sender.size(delivery)
+            limit = sender.max_bytes
+            failure = Failure(
+                Kind.ENTRY_TOO_LARGE, "entry_too_large", f"{size} bytes, limit {limit}"
+            )
+            answered(delivery, failure)
+        for batch in plan.batches:
+            for delivery, answer in zip(batch, self._send(sender, batch)):
+                answered(delivery, answer)
+
+    def _send(self, sender: Sender, batch: Sequence[Delivery]) -> list[Answer]:
+        answers: list[Optional[Answer]] = [None] * len(batch)
+        pending = list(range(len(batch)))
+        for attempt in range(1, self._attempts + 1):
+            self._pacer.acquire(len(pending))
+            self._count_call(sender.action)
+            try:
+                got = sender.send([batch[index] for index in pending])
+            except AwsError as error:
+                if classify(error.code) is CodeClass.FATAL:
+                    raise
+                # botocore has retried the whole call already (its retry mode).
+                for index in pending:
+                    answers[index] = request_failure(error.code, error.message, attempt)
+                break
+            retry = []
+            for index, answer in zip(pending, got):
+                answers[index] = answer
+                if isinstance(answer, Failure) and answer.code_class is CodeClass.RETRY:
+                    retry.append(index)
+            throttled = any(is_throttle(_code(answers[index])) for index in retry)
+            if not retry:
+                self._pacer.succeeded()
+                break
+            if attempt < self._attempts:
+                self._slow_down(throttled, attempt)
+            pending = retry
+        return [_final(answer, self._attempts) for answer in answers]
+
+    def _slow_down(self, throttled: bool, attempt: int) -> None:
+        if throttled:
+            self._pacer.throttled()
+        self._sleep(backoff_delay(attempt - 1, self._rng))
+
+
+def _code(answer: Optional[Answer]) -> str:
+    return answer.code if isinstance(answer, Failure) else ""
+
+
+def _final(answer: Optional[Answer], attempts: int) -> Answer:
+    if answer is None:  # a fatal error ends the batch before this point
+        return request_failure("NotAttempted", "the run stopped first")
+    if isinstance(answer, Failure) and answer.code_class is CodeClass.RETRY:
+        return dataclasses.replace(answer, kind=Kind.RETRY_EXHAUSTED, attempts=attempts)
+    return answer
+
+
+class PreviewDispatcher:
+    """Check mode: every delivery would be sent; nothing is."""
+
+    def deliver(
+        self, deliveries: Sequence[Delivery], answered: Callable[[Delivery, Answer], None]
+    ) -> None:
+        for delivery in deliveries:
+            answered(delivery, ACCEPTED)

@@ -1,0 +1,536 @@
+"""Every message accounted for: the lifecycle's rules and the holes they close, on fakes
+with injected time and threads, so races run in milliseconds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import Clients
+from ansible_collections.redrive.eventbridge.plugins.module_utils.dedupe import (
+    Claim,
+    DedupeRegistry,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import (
+    Redrive,
+    RedriveSettings,
+    Seams,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.ledger import (
+    Ledger,
+    LedgerError,
+    State,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.lookups import OnceCache
+from ansible_collections.redrive.eventbridge.plugins.module_utils.records import parse_message
+from ansible_collections.redrive.eventbridge.plugins.module_utils.runner import execute
+from tests.support.events import custom_event, eventbridge_dlq_message, rule_arn
+from tests.unit.fakes import FakeEvents, FakeSqs, InlineExecutor, client_error
+
+QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"
+QUARANTINE = "https://sqs.us-east-1.amazonaws.com/123456789012/quarantine"
+PARTNER_BUS = "aws.partner/example.com/123/orders"
+
+
+def inline_seams(**overrides: Any) -> Seams:
+    """No threads but the workers' own, no waiting: sleeps are recorded, not slept."""
+    slept: list[float] = []
+    values: dict[str, Any] = {
+        "sleep": slept.append,
+        "executor": lambda workers, name: InlineExecutor(),
+        "random": random.Random(7).random,
+    }
+    values.update(overrides)
+    return Seams(**values)
+
+
+def run(sqs: FakeSqs, events: FakeEvents, seams: Seams | None = None, **settings: Any):
+    options = {"wait_seconds": 0, "empty_receives": 1, "concurrency": 1, **settings}
+    engine = Redrive(
+        Clients(sqs, events), RedriveSettings(QUEUE, **options), seams=seams or inline_seams()
+    )
+    return engine.run()
+
+
+def add(sqs: FakeSqs, event: dict[str, Any], **message: Any) -> str:
+    kwargs = eventbridge_dlq_message(event, **message)
+    return sqs.add(kwargs["MessageBody"], kwargs["MessageAttributes"])
+
+
+def order_of(entry: dict[str, Any]) -> str:
+    return json.loads(entry["Detail"])["orderId"]
+
+
+def accounted(result: dict[str, Any]) -> int:
+    return sum(
+        result[name]
+        for name in ("redriven", "kept", "quarantined", "filtered_out", "duplicates_skipped")
+    )
+
+
+# ---- the ledger's rules ------------------------------------------------------------------
+
+
+def _record(message_id: str, handle: str = "h1") -> Any:
+    return parse_message({"MessageId": message_id, "ReceiptHandle": handle, "Body": "{}"})
+
+
+def test_the_ledger_deletes_only_what_was_accepted_or_quarantined() -> None:
+    ledger = Ledger()
+    received = _record("m1")
+    ledger.take_new([received])
+    with pytest.raises(LedgerError):
+        ledger.start_delete(["m1"])
+    ledger.move([received], State.DELIVERING)
+    with pytest.raises(LedgerError):
+        ledger.start_delete(["m1"])
+    ledger.move([received], State.ACCEPTED)
+    assert [h.receipt_handle for h in ledger.start_delete(["m1"])] == ["h1"]
+    ledger.delete_failed(["m1"])
+    assert ledger.state("m1") is State.ACCEPTED
+    ledger.start_delete(["m1"])
+    ledger.deleted(["m1"])
+    assert ledger.state("m1") is None and len(ledger) == 0
+
+
+def test_a_parked_message_is_never_deleted_and_a_new_receive_updates_its_handle() -> None:
+    ledger = Ledger()
+    ledger.take_new([_record("m1", "h1")], hidden_until=10.0)
+    ledger.move([_record("m1")], State.PARKED)
+    assert ledger.take_new([_record("m1", "h2")], hidden_until=20.0) == []
+    with pytest.raises(LedgerError):
+        ledger.move([_record("m1")], State.ACCEPTED)
+    assert [h.receipt_handle for h in ledger.due(15.0)] == []
+    assert [h.receipt_handle for h in ledger.due(25.0)] == ["h2"]
+    assert [h.receipt_handle for h in ledger.release_all()] == ["h2"]
+
+
+# ---- hole 1: partner buses and RULE_ARNs that cannot be read -------------------------------
+
+
+def test_partner_bus_rule_arn_puts_on_the_partner_bus() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    partner_rule = rule_arn("my-rule", bus=PARTNER_BUS)
+    for number in range(10):
+        add(sqs, custom_event(number), rule=partner_rule)
+
+    result = run(sqs, events)
+
+    assert result["redriven"] == 10
+    assert {entry["EventBusName"] for entry in events.accepted} == {PARTNER_BUS}
+    assert result["by_bus"] == {PARTNER_BUS: {"redriven": 10}}
+
+
+def test_an_unreadable_rule_arn_keeps_the_message_unless_event_bus_is_given() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    ids = [
+        add(sqs, custom_event(n), rule="arn:aws:events:us-east-1:123456789012:rule/")
+        for n in range(3)
+    ]
+
+    kept = run(sqs, events, quarantine_queue_url=QUARANTINE)
+
+    assert (kept["redriven"], kept["kept"], kept["quarantined"]) == (0, 3, 0)
+    assert {item["code"] for item in kept["kept_messages"]} == {"unknown_bus"}
+    assert events.accepted == [] and sorted(sqs.messages) == sorted(ids)
+
+    named = run(sqs, events, entry_options=_entry_options(event_bus="orders"))
+    assert named["redriven"] == 3
+    assert {entry["EventBusName"] for entry in events.accepted} == {"orders"}
+
+
+def _entry_options(**values: Any) -> Any:
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import EntryOptions
+
+    return EntryOptions(**values)
+
+
+# ---- hole 2: a passing DescribeEventBus failure is not "bus not found" ---------------------
+
+
+def test_a_throttled_bus_check_keeps_the_batch_for_later_and_is_asked_again() -> None:
+    sqs, events = FakeSqs(), FakeEvents(describe_failures=["ThrottlingException"])
+    for number in range(15):
+        add(sqs, custom_event(number))
+
+    result = run(sqs, events, quarantine_queue_url=QUARANTINE)
+
+    assert result["quarantined"] == 0 and QUARANTINE not in sqs.sent
+    # The next message asks again, and that answer is the one remembered.
+    assert (result["kept"], result["redriven"]) == (1, 14)
+    assert {item["kind"] for item in result["kept_messages"]} == {"check_failed"}
+    assert {item["disposition"] for item in result["kept_messages"]} == {"transient"}
+    assert events.calls["DescribeEventBus"] == 2
+
+
+def test_one_slow_question_does_not_hold_up_the_others() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def compute(key: str) -> tuple[str, bool]:
+        if key == "slow":
+            started.set()
+            release.wait(5)
+        return key.upper(), True
+
+    cache: OnceCache[str, str] = OnceCache(compute)
+    slow = threading.Thread(target=cache.get, args=("slow",))
+    slow.start()
+    started.wait(5)
+    fast: list[str] = []
+    other = threading.Thread(target=lambda: fast.append(cache.get("fast")))
+    other.start()
+    other.join(2)
+    try:
+        assert fast == ["FAST"], "a question about another bus waited for the slow one"
+    finally:
+        release.set()
+        slow.join()
+    assert cache.get("slow") == "SLOW"
+
+
+def test_only_definite_answers_are_remembered() -> None:
+    calls: Counter[str] = Counter()
+
+    def compute(key: str) -> tuple[int, bool]:
+        calls[key] += 1
+        return calls[key], calls[key] > 1
+
+    cache: OnceCache[str, int] = OnceCache(compute)
+    assert [cache.get("bus"), cache.get("bus"), cache.get("bus")] == [1, 2, 2]
+
+
+# ---- hole 4: a slot with neither EventId nor ErrorCode -------------------------------------
+
+
+def test_an_answer_that_neither_accepts_nor_refuses_is_not_quarantined() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    unknown = custom_event(1)
+    unknown_id = add(sqs, unknown)
+    add(sqs, custom_event(2))
+    events.slots[json.dumps(unknown["detail"], ensure_ascii=False, separators=(",", ":"))] = {}
+
+    result = run(sqs, events, quarantine_queue_url=QUARANTINE)
+
+    assert (result["redriven"], result["kept"], result["quarantined"]) == (1, 1, 0)
+    item = result["kept_messages"][0]
+    assert (item["message_id"], item["code"], item["disposition"]) == (
+        unknown_id,
+        "MissingEventId",
+        "transient",
+    )
+    assert unknown_id in sqs.messages
+
+
+# ---- hole 5: quarantine batches bounded by bytes --------------------------------------------
+
+
+def test_large_poison_messages_are_quarantined_in_batches_within_the_byte_limit() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    poison = ['{"source": "' + "x" * 100_000 + str(n) for n in range(5)]
+    for body in poison:
+        sqs.add(body, eventbridge_dlq_message({}, body="{}")["MessageAttributes"])
+
+    result = run(sqs, events, quarantine_queue_url=QUARANTINE)
+
+    assert result["quarantined"] == 5 and not sqs.messages
+    assert sorted(m["MessageBody"] for m in sqs.sent[QUARANTINE]) == sorted(poison)
+    assert result["api_calls"]["SendMessageBatch"] == 3  # 2 + 2 + 1 under 256 KiB
+
+
+# ---- hole 6: a fatal error later in a receive settles what was accepted before it -----------
+
+
+def test_accepted_batches_are_settled_when_a_later_batch_hits_a_fatal_error() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    first_bus, second_bus = rule_arn("r", bus="first"), rule_arn("r", bus="second")
+    accepted_ids = [add(sqs, custom_event(n), rule=first_bus) for n in range(4)]
+    for number in range(4, 8):
+        add(sqs, custom_event(number), rule=second_bus)
+    put_events = events.put_events
+
+    def deny_second(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        if Entries[0]["EventBusName"] == "second":
+            raise client_error("AccessDeniedException", "PutEvents")
+        return put_events(Entries=Entries)
+
+    events.put_events = deny_second  # type: ignore[method-assign]
+    result = run(sqs, events)
+
+    assert result["stopped_by"] == "error"
+    assert result["redriven"] == 4 and result["received"] == accounted(result) == 8
+    assert not set(accepted_ids) & set(sqs.messages)
+    assert len(sqs.visible()) == 4
+
+
+# ---- hole 7: exact dedupe keys ---------------------------------------------------------------
+
+
+def test_dedupe_keys_are_exact_even_when_hashes_collide(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Colliding:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def digest(self) -> bytes:
+            return b"\0" * 8
+
+    monkeypatch.setattr(hashlib, "blake2b", Colliding)
+    sqs, events = FakeSqs(), FakeEvents()
+    first, second = custom_event(1), custom_event(2)
+    add(sqs, first)
+    add(sqs, second)
+
+    result = run(sqs, events)
+
+    assert (result["redriven"], result["duplicates_skipped"]) == (2, 0)
+    assert sorted(order_of(entry) for entry in events.accepted) == ["ORD-00001", "ORD-00002"]
+
+
+def test_the_registry_keeps_other_event_ids_as_text() -> None:
+    registry: DedupeRegistry[str] = DedupeRegistry()
+    for event_id in (
+        "7bf73129-1428-4cd3-a780-95db273d1602",
+        "7BF73129-1428-4CD3-A780-95DB273D1602",
+        "order-1",
+    ):
+        assert registry.claim("bus", event_id, "x")[0] is Claim.OWNER
+        registry.resolve("bus", event_id, None)
+    assert registry.claim("bus", "order-1", "y")[0] is Claim.ACCEPTED
+    assert registry.claim("other-bus", "order-1", "y")[0] is Claim.OWNER
+
+
+# ---- hole 8: an error after the run keeps the counts ----------------------------------------
+
+
+def test_a_failing_call_after_the_run_returns_the_result_with_the_error() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    for number in range(3):
+        add(sqs, custom_event(number))
+    get_queue_attributes = sqs.get_queue_attributes
+    calls = Counter[str]()
+
+    def flaky(QueueUrl: str, AttributeNames: list[str]) -> Any:
+        calls["GetQueueAttributes"] += 1
+        if "ApproximateNumberOfMessages" in AttributeNames and calls["GetQueueAttributes"] > 2:
+            raise client_error("ServiceUnavailable", "GetQueueAttributes")
+        return get_queue_attributes(QueueUrl=QueueUrl, AttributeNames=AttributeNames)
+
+    sqs.get_queue_attributes = flaky  # type: ignore[method-assign]
+    params = {"queue": QUEUE, "wait_seconds": 0, "empty_receives": 1, "concurrency": 1}
+    result = execute(Clients(sqs, events), params)
+
+    assert result["redriven"] == 3
+    assert result["error"]["code"] == "ServiceUnavailable"
+    assert result["queue_depth_after"] is None
+
+
+# ---- hole 9: deletes are retried for as long as the run lasts --------------------------------
+
+
+def test_a_delete_that_fails_again_and_again_is_retried_until_it_succeeds() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    ids = [add(sqs, custom_event(n)) for n in range(5)]
+    sqs.delete_failures = {message_id: 5 for message_id in ids}
+
+    result = run(sqs, events)
+
+    assert result["redriven"] == 5 and result["delete_failures"] == 0
+    assert not sqs.messages
+
+
+def test_eight_percent_transient_delete_failures_leave_nothing_behind() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    for number in range(2000):
+        add(sqs, custom_event(number))
+    rng = random.Random(3)
+    delete = sqs.delete_message_batch
+
+    def flaky(QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        failing = [e for e in Entries if rng.random() < 0.08]
+        answer = delete(QueueUrl=QueueUrl, Entries=[e for e in Entries if e not in failing])
+        answer["Failed"] = [
+            {"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in failing
+        ]
+        return answer
+
+    sqs.delete_message_batch = flaky  # type: ignore[method-assign]
+    result = run(sqs, events, concurrency=4, seams=inline_seams(executor=_threads))
+
+    assert result["redriven"] == 2000 and result["delete_failures"] == 0
+    assert not sqs.messages
+
+
+def _threads(workers: int, name: str) -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+
+
+def test_a_delete_sqs_keeps_refusing_is_reported_with_its_message_id() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    ids = [add(sqs, custom_event(n)) for n in range(3)]
+    sqs.delete_failures = {ids[1]: 1000}
+
+    result = run(sqs, events)
+
+    assert result["delete_failures"] == 1
+    assert [item["message_id"] for item in result["delete_failed_messages"]] == [ids[1]]
+    assert list(sqs.messages) == [ids[1]] and sqs.visible() == [ids[1]]
+
+
+# ---- hole 10: copies share the delete batch of what was accepted ----------------------------
+
+
+def test_copies_are_deleted_in_the_same_batch_as_the_accepted() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    rng = random.Random(11)
+    seeded = []
+    for number in range(1000):
+        event = custom_event(number)
+        seeded.append(event)
+        add(sqs, event)
+        if rng.random() < 0.08:
+            add(sqs, dict(event))
+    messages = len(sqs.messages)
+
+    result = run(sqs, events, concurrency=1)
+
+    assert result["redriven"] == 1000 and result["received"] == messages
+    calls = sum(result["api_calls"].values())
+    assert calls / messages <= 0.305, result["api_calls"]
+    assert all(len(batch) <= 10 for batch in sqs.delete_batches)
+
+
+def test_a_waiting_copy_is_deleted_with_its_owner() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    event = custom_event(1)
+    owner, copy = add(sqs, event), add(sqs, dict(event))
+
+    result = run(sqs, events)
+
+    assert (result["redriven"], result["duplicates_skipped"]) == (1, 1)
+    assert sqs.delete_batches == [[owner, copy]]
+
+
+def test_a_waiting_copy_shares_the_fate_of_a_failed_owner() -> None:
+    sqs, events = FakeSqs(), FakeEvents(fail=lambda entry, attempt: "MalformedDetail")
+    event = custom_event(1)
+    add(sqs, event)
+    copy = add(sqs, dict(event))
+
+    result = run(sqs, events, quarantine_queue_url=QUARANTINE)
+
+    assert result["quarantined"] == 2
+    reasons = {item["message_id"]: item["reason"] for item in result["kept_messages"]}
+    assert reasons[copy].startswith("duplicate_of_kept_copy: MalformedDetail")
+
+
+# ---- races, without waiting on real time ----------------------------------------------------
+
+
+def test_heartbeat_during_a_delete_extends_only_what_is_still_held() -> None:
+    now = [0.0]
+    sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
+    for number in range(3):
+        add(sqs, custom_event(number))
+    engine: list[Redrive] = []
+    delete = sqs.delete_message_batch
+
+    def delete_then_tick(QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        now[0] += 100  # the delete outlasts the visibility timeout
+        engine[0].tick()  # the heartbeat fires while the delete is in flight
+        return delete(QueueUrl=QueueUrl, Entries=Entries)
+
+    sqs.delete_message_batch = delete_then_tick  # type: ignore[method-assign]
+    settings = RedriveSettings(
+        QUEUE, wait_seconds=0, empty_receives=1, concurrency=1, visibility_timeout=120
+    )
+    engine.append(Redrive(Clients(sqs, events), settings, seams=inline_seams(clock=lambda: now[0])))
+    result = engine[0].run()
+
+    assert result["redriven"] == 3 and not sqs.messages
+    assert sqs.calls["ChangeMessageVisibilityBatch"] == 1  # the in-flight batch, not after it
+    assert len(engine[0].ledger) == 0
+
+
+def test_parked_messages_stay_hidden_while_a_long_run_goes_on() -> None:
+    now = [0.0]
+    sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
+    ids = [add(sqs, custom_event(n)) for n in range(30)]
+    engine: list[Redrive] = []
+    receive = sqs.receive_message
+
+    def slow_receive(**kwargs: Any) -> dict[str, Any]:
+        now[0] += 4  # each receive takes 4 s against a 10 s visibility timeout
+        engine[0].tick()
+        return receive(**kwargs)
+
+    sqs.receive_message = slow_receive  # type: ignore[method-assign]
+    settings = RedriveSettings(
+        QUEUE,
+        wait_seconds=0,
+        empty_receives=1,
+        concurrency=1,
+        visibility_timeout=10,
+        record_filter=_filter(message_ids=ids[-2:]),
+    )
+    engine.append(Redrive(Clients(sqs, events), settings, seams=inline_seams(clock=lambda: now[0])))
+    result = engine[0].run()
+
+    assert (result["received"], result["filtered_out"], result["redriven"]) == (30, 28, 2)
+    assert result["stopped_by"] == "drained"
+    assert all(message.receives == 1 for message in sqs.messages.values())
+
+
+def _filter(**values: Any) -> Any:
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
+
+    return RecordFilter.build(**values)
+
+
+def test_stop_during_a_put_finishes_the_batch_and_releases_the_rest() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    for number in range(30):
+        add(sqs, custom_event(number))
+    engine: list[Redrive] = []
+    put_events = events.put_events
+
+    def put_then_stop(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        engine[0].stop()  # Ctrl-C, SIGTERM
+        return put_events(Entries=Entries)
+
+    events.put_events = put_then_stop  # type: ignore[method-assign]
+    settings = RedriveSettings(QUEUE, wait_seconds=0, empty_receives=1, concurrency=1)
+    engine.append(Redrive(Clients(sqs, events), settings, seams=inline_seams()))
+    result = engine[0].run()
+
+    assert result["stopped_by"] == "interrupted"
+    assert (result["received"], result["redriven"]) == (10, 10)
+    assert len(sqs.messages) == 20 and len(sqs.visible()) == 20
+
+
+def test_check_mode_runs_the_pipeline_without_a_mutating_call() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    event = custom_event(1)
+    add(sqs, event)
+    add(sqs, dict(event))
+    sqs.add("not json")
+    for number in range(2, 5):
+        add(sqs, custom_event(number))
+
+    settings = RedriveSettings(QUEUE, wait_seconds=0, quarantine_queue_url=QUARANTINE)
+    result = Redrive(Clients(sqs, events), settings, preview=True, preview_limit=100).run()
+
+    assert (result["redriven"], result["duplicates_skipped"], result["quarantined"]) == (4, 1, 1)
+    assert set(sqs.calls) == {"ReceiveMessage"} and events.calls["PutEvents"] == 0
+    assert len(result["messages"]) == 6
+    assert {item["outcome"] for item in result["messages"]} == {
+        "redriven",
+        "duplicates_skipped",
+        "quarantined",
+    }
