@@ -85,6 +85,9 @@ def test_peek_json_takes_an_http_queue_url_as_is(
     assert good["event"]["source"] == "aws.s3"
     assert good["entry"]["Source"] == "redrive.aws.s3"
     assert (bad["reason"], bad["attributes"]["error_code"]) == ("invalid_json", "INVALID_JSON")
+    # System attributes arrive under both CLIs (v2's botocore knows them as AttributeNames);
+    # the test's own look at the queue was the first receive, the peek the second.
+    assert good["receive_count"] == 2 and good["sent_at"].endswith("Z")
     assert world.visible_ids(dlq) == before
 
 
@@ -183,6 +186,29 @@ def test_redrive_through_faults_delivers_every_event(
     # Only the batch whose answer was lost may have been put twice.
     assert len(delivered) - len(wanted) <= 10
     assert put_calls >= 2 + 2 + 1  # the throttled calls, the lost answer and the retries
+
+
+def test_quarantine_copies_then_deletes_with_the_reason(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
+    # SendMessageBatch with message attributes, under v2 as query-protocol map members.
+    bad = malformed_message()
+    dlq = dlq_with(world, bad, eventbridge_dlq_message(custom_event(1)))
+    quarantine = world.queue("quarantine")
+
+    run = cli.run(
+        env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq,
+        "--quarantine-queue", world.name("quarantine"), *FAST,
+    )  # fmt: skip
+
+    assert run.returncode == 2, run.stderr  # something was quarantined
+    summary = json.loads(run.stdout)
+    assert (summary["redriven"], summary["quarantined"], summary["kept"]) == (1, 1, 0)
+    assert world.depth(dlq) == {"visible": 0, "in_flight": 0}
+    (moved,) = world.drain(quarantine)
+    assert moved["Body"] == bad["MessageBody"]
+    assert moved["MessageAttributes"]["REDRIVE_REASON"]["StringValue"] == "invalid_json"
+    assert moved["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "INVALID_JSON"
 
 
 def test_kept_message_exits_2_with_progress_on_a_terminal(
