@@ -44,7 +44,13 @@ OK, FAILED, SOME_KEPT = 0, 1, 2
 INTERRUPTED = 130
 
 # Ansible option types -> AWS CLI argument types.
-CLI_TYPES = {"str": "string", "int": "integer", "float": "double", "list": "list"}
+CLI_TYPES = {
+    "str": "string",
+    "int": "integer",
+    "float": "double",
+    "list": "list",
+    "json": "string",
+}
 PEEK_MAX_MESSAGES = 100
 PROGRESS_INTERVAL_SECONDS = 0.25
 
@@ -152,6 +158,9 @@ def option_arguments(options: Iterable[Any]) -> list[dict[str, Any]]:
         if option.type == "list":
             # A list model (not bare nargs) gives space-separated values and lets help render.
             extra["argument_model"] = _string_list_model()
+        if option.choices:
+            help_text += f" One of: {', '.join(option.choices)}."
+            extra["choices"] = list(option.choices)
         if option.default is not None:
             help_text += f" Default: {option.default}."
             extra["default"] = option.default

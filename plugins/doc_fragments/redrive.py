@@ -41,6 +41,17 @@ options:
   max_age_seconds:
     description: Only messages that have been in the DLQ at most this long.
     type: float
+  event_pattern:
+    description:
+      - Only messages whose event matches this EventBridge event pattern, given as a dict or as JSON text.
+      - Matched against the original event in the message, before any source rewriting, with the full
+        documented syntax (exact values, C(prefix), C(suffix), C(equals-ignore-case), C(wildcard),
+        C(anything-but), C(numeric), C(exists), C(cidr), C($or), nested objects and arrays).
+      - Messages that do not match, and messages whose body is not an event, are left in the DLQ like any
+        filtered-out message. A malformed pattern fails the task before any call, naming the part that is
+        wrong.
+      - 'Example: C({"source": ["aws.s3"], "detail": {"eventName": [{"prefix": "Put"}]}}).'
+    type: json
 """
 
     # How a message becomes a PutEvents entry (options.ENTRY_OPTIONS).
@@ -77,6 +88,21 @@ options:
         and C(message_id) (the DLQ message id), so consumers can recognise a redriven event.
       - Events whose detail already has this key are put unchanged.
     type: str
+  when_rule_unmatched:
+    description:
+      - For an event put back on its bus, whether the rule whose target failed would still match it.
+        Each rule's pattern is read once per run (C(events:DescribeRule), a read call also made in check
+        mode) and matched against the event exactly as it would be put (rewritten source, marker field and all).
+      - >-
+        With V(keep), a message whose event would no longer match its rule (for example C(aws.s3) rewritten to
+        C(redrive.aws.s3) against a rule on C(source: [aws.s3])), whose rule is disabled, has no event pattern,
+        no longer exists or cannot be read, stays in the DLQ with reason C(no_longer_matches_rule) and the field
+        that stopped matching (or the reason it could not be checked).
+      - With V(put), it is put anyway and counted in RV(redrive.eventbridge.eventbridge_dlq_redrive#module:unmatched_rule_put).
+      - Messages without C(RULE_ARN) (Lambda DLQ and destination records) are not checked.
+    type: str
+    choices: [keep, put]
+    default: keep
   max_request_bytes:
     description:
       - Size limit of one PutEvents request by the AWS formula (262144 bytes; set 1048576 where AWS

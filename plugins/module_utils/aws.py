@@ -98,6 +98,13 @@ IAM_ACTIONS = {
     "SendMessageBatch": "sqs:SendMessage",
     "PutEvents": "events:PutEvents",
     "DescribeEventBus": "events:DescribeEventBus",
+    "Invoke": "lambda:InvokeFunction",
+    "PublishBatch": "sns:Publish",
+    "StartExecution": "states:StartExecution",
+    "PutRecords": "kinesis:PutRecords",
+    "PutRecordBatch": "firehose:PutRecordBatch",
+    "CreateLogStream": "logs:CreateLogStream",
+    "PutLogEvents": "logs:PutLogEvents",
 }
 
 
@@ -156,11 +163,9 @@ class Clients:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str, region: Optional[str] = None) -> Any:
-        if region is None or region == self.region:
-            if service == "sqs":
-                return self.sqs
-            if service == "events":
-                return self.events
+        same_region = region is None or region == self.region or self.factory is None
+        if same_region and service in ("sqs", "events"):
+            return self.sqs if service == "sqs" else self.events
         with self._lock:
             key = (service, region)
             if key not in self._made:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol, Union
+from typing import Any, Optional, Protocol, Union
 
 from .aws import aws_error
 from .entries import Entry
@@ -115,7 +115,10 @@ class Sender(Protocol):
 
     action: str  # the API action, as counted in api_calls and named in IAM hints
     max_items: int
-    max_bytes: int
+    max_bytes: int  # a request's total stays strictly below this (batching.plan_batches)
+    # One delivery may be at most this large; a larger one is answered ENTRY_TOO_LARGE
+    # without being sent (some APIs allow less per item than per request).
+    max_item_bytes: int
 
     def size(self, delivery: Delivery) -> int: ...
 
@@ -131,6 +134,7 @@ class BusSender:
     def __init__(self, events: Any, max_bytes: int) -> None:
         self._events = events
         self.max_bytes = max_bytes
+        self.max_item_bytes = max_bytes
 
     def size(self, delivery: Delivery) -> int:
         return delivery.size
@@ -143,15 +147,16 @@ class BusSender:
             response = self._events.put_events(Entries=entries)
         except Exception as error:  # botocore raises many unrelated classes
             raise aws_error(error, self.action) from None
-        return answers_by_slot(response.get("Entries") or [], len(batch), _slot_answer)
+        slots = response.get("Entries") or []
+        return slot_answers(slots, len(batch), "EventId", "MissingEventId")
 
 
-def answers_by_slot(
-    slots: Sequence[Mapping[str, Any]],
-    count: int,
-    answer_of: Callable[[Mapping[str, Any]], Answer],
+def slot_answers(
+    slots: Sequence[Mapping[str, Any]], count: int, accepted_key: str, missing_code: str
 ) -> list[Answer]:
-    """Per-entry answers matched by position, as batch APIs return them.
+    """Answers from a batch answer with one slot per entry, in request order (PutEvents
+    `Entries`, Kinesis `Records`, Firehose `RequestResponses`): a slot with `ErrorCode`
+    failed, one with `accepted_key` (EventId, SequenceNumber, RecordId) was accepted.
 
     An answer with more or fewer slots than entries cannot be matched to them: each entry
     then has an unknown outcome (it may have been accepted), never a guessed one.
@@ -164,19 +169,19 @@ def answers_by_slot(
             code_class=CodeClass.TRANSIENT,
         )
         return [unknown] * count
-    return [answer_of(slot) for slot in slots]
+    return [slot_answer(slot, accepted_key, missing_code) for slot in slots]
 
 
-def _slot_answer(slot: Mapping[str, Any]) -> Answer:
+def slot_answer(slot: Mapping[str, Any], accepted_key: str, missing_code: str) -> Answer:
     code = slot.get("ErrorCode")
     if code:
         return entry_failure(str(code), str(slot.get("ErrorMessage") or ""), 1)
-    if not slot.get("EventId"):
-        # Neither accepted nor refused: the event may be on the bus, so this is no reason
-        # to give up on the message.
+    if not slot.get(accepted_key):
+        # Neither accepted nor refused: the entry may have been taken, so this is no
+        # reason to give up on the message.
         return Failure(
             Kind.UNKNOWN_OUTCOME,
-            "MissingEventId",
+            missing_code,
             "the answer neither accepted nor refused the entry",
             code_class=CodeClass.TRANSIENT,
         )

@@ -40,10 +40,18 @@ from .entries import EntryOptions
 from .failures import CodeClass, Failure, Kind, classify, copy_failure, request_failure
 from .filters import RecordFilter
 from .ledger import Handle, Ledger, State
-from .lookups import BusCheck
+from .lookups import BusCheck, RuleBook
 from .outcomes import DUPLICATE, QUARANTINED, REDRIVEN, Tally
 from .pacing import Pacer, backoff_delay
-from .planning import Deliver, Filtered, Keep, Planner, PlanSettings
+from .planning import (
+    KEEP_UNMATCHED,
+    PUT_UNMATCHED,
+    Deliver,
+    Filtered,
+    Keep,
+    Planner,
+    PlanSettings,
+)
 from .queue_ops import DEFAULT_MAX_MESSAGE_BYTES, SQS_BATCH, QueueOps, chunks
 from .records import DlqRecord, parse_message
 from .settle import Deleter, PreviewSettler, Settlement, Settler
@@ -79,6 +87,8 @@ class RedriveSettings:
     include_bodies: bool = False
     kept_limit: int = 100
     check_buses: bool = True
+    check_rules: bool = True
+    when_rule_unmatched: str = KEEP_UNMATCHED
 
     def validate(self) -> None:
         self.entry_options.validate()
@@ -94,10 +104,19 @@ class RedriveSettings:
         _within("kept_limit", self.kept_limit, 0, 10000)
         if self.quarantine_queue_url and self.quarantine_queue_url == self.queue_url:
             raise SettingsError("quarantine_queue must not be the queue being redriven")
+        if self.when_rule_unmatched not in (KEEP_UNMATCHED, PUT_UNMATCHED):
+            raise SettingsError(
+                f"when_rule_unmatched must be keep or put, got {self.when_rule_unmatched!r}"
+            )
 
     @property
     def plan_settings(self) -> PlanSettings:
-        return PlanSettings(self.entry_options, self.record_filter, self.max_request_bytes)
+        return PlanSettings(
+            self.entry_options,
+            self.record_filter,
+            self.max_request_bytes,
+            self.when_rule_unmatched,
+        )
 
 
 def _at_least(name: str, value: Optional[float], low: float) -> None:
@@ -194,6 +213,7 @@ class Redrive:
         self.planner = Planner(
             settings.plan_settings,
             BusCheck(self._events_client, self.tally.call) if settings.check_buses else None,
+            RuleBook(self._events_client, self.tally.call) if settings.check_rules else None,
         )
         self._progress = progress
         self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()
@@ -464,6 +484,8 @@ class Redrive:
         record, destination = delivery.record, delivery.destination
         if delivery.entry is not None and delivery.entry.source_rewritten:
             self.tally.count("sources_rewritten")
+        if plan.unmatched_put:
+            self.tally.count("unmatched_rule_put")
         event_id = record.event_id
         if not self.settings.dedupe or event_id is None:
             self._start(delivery, groups)

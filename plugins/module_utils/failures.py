@@ -47,6 +47,7 @@ class Kind(enum.Enum):
     ENTRY_REJECTED = ("entry_rejected", Disposition.TERMINAL)
     UNKNOWN_BUS = ("unknown_bus", Disposition.HELD)
     RULE_UNMATCHED = ("rule_unmatched", Disposition.HELD)
+    RULE_UNREADABLE = ("rule_unreadable", Disposition.HELD)
     RULE_NOT_FOUND = ("rule_not_found", Disposition.HELD)
     TARGET_NOT_FOUND = ("target_not_found", Disposition.HELD)
     AMBIGUOUS_TARGET = ("ambiguous_target", Disposition.HELD)
@@ -90,11 +91,19 @@ _RETRY = _THROTTLE | frozenset((
     "ServiceUnavailable", "ServiceUnavailableException", "ResourceConflictException",
     "AWS.SimpleQueueService.InternalError", "AWS.SimpleQueueService.ServiceUnavailable",
     "500", "502", "503", "504",
+    # Target services (each API reference's error list): SNS and Step Functions spell KMS
+    # throttling their own way; Kinesis answers InternalFailureException for a whole call;
+    # Step Functions refuses new executions while the account is at its running limit;
+    # Lambda refuses invocations while a function is being created or updated.
+    "KMSThrottling", "KmsThrottlingException", "InternalFailureException",
+    "ExecutionLimitExceeded", "ResourceNotReadyException", "SnapStartNotReadyException",
 ))
 _TRANSIENT = frozenset((
     "UnmatchedResponse", "MissingEventId", "MissingResult", "RequestFailed",
     "ReadTimeoutError", "ConnectTimeoutError", "ConnectionClosedError", "ProxyConnectionError",
     "ResponseStreamingError", "IncompleteReadError", "HTTPClientError",
+    # A log event stamped more than 2 hours ahead is refused until that time comes.
+    "TooNewLogEvent",
 ))
 _FATAL_PREFIXES = (
     "AccessDenied", "AuthorizationError", "AuthFailure", "NotAuthorized",
@@ -103,6 +112,8 @@ _FATAL_PREFIXES = (
     "ExpiredToken", "InvalidAccessKeyId", "NoCredentials", "PartialCredentials", "NoRegion",
     "EndpointConnectionError", "MissingDependency", "AWS.SimpleQueueService.NonExistentQueue",
     "QueueDoesNotExist", "403",
+    # A denied KMS key behind an encrypted queue, topic or stream: grant kms:GenerateDataKey.
+    "KMSAccessDenied", "KMS.AccessDenied", "KmsAccessDenied",
 )
 # fmt: on
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .patterns import EventPattern
 from .records import DlqRecord
 
 
@@ -14,6 +15,15 @@ def _frozen(values: Optional[object]) -> Optional[frozenset[str]]:
     if values is None:
         return None
     return frozenset(str(value) for value in values)  # type: ignore[attr-defined]
+
+
+def _pattern(value: Optional[object]) -> Optional[EventPattern]:
+    """A pattern given as a mapping or JSON text (raises PatternError if malformed)."""
+    if value is None or value == "" or value == {}:
+        return None
+    if isinstance(value, EventPattern):
+        return value
+    return EventPattern.parse(value)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,8 @@ class RecordFilter:
     message_ids: Optional[frozenset[str]] = None
     min_age_seconds: Optional[float] = None
     max_age_seconds: Optional[float] = None
+    # Matched against the original event in the message, before any rewrite.
+    event_pattern: Optional[EventPattern] = None
 
     @classmethod
     def build(
@@ -42,6 +54,7 @@ class RecordFilter:
         message_ids: Optional[object] = None,
         min_age_seconds: Optional[float] = None,
         max_age_seconds: Optional[float] = None,
+        event_pattern: Optional[object] = None,
     ) -> RecordFilter:
         """Build from option values; empty lists mean "no criterion", except for
         message_ids, where an empty list selects nothing."""
@@ -55,6 +68,7 @@ class RecordFilter:
             message_ids=_frozen(message_ids),
             min_age_seconds=min_age_seconds,
             max_age_seconds=max_age_seconds,
+            event_pattern=_pattern(event_pattern),
         )
 
     @property
@@ -80,6 +94,10 @@ class RecordFilter:
         for name, allowed, value in checks:
             if allowed is not None and value not in allowed:
                 return name
+        if self.event_pattern is not None and (
+            record.event is None or not self.event_pattern.matches(record.event)
+        ):
+            return "event_pattern"
         if self.min_age_seconds is None and self.max_age_seconds is None:
             return None
         if record.sent_timestamp_ms is None:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Generic, Optional, TypeVar, Union
 from .aws import AwsError, aws_error
 from .entries import split_rule_arn
 from .failures import CodeClass, Failure, Kind, classify
+from .patterns import EventPattern, PatternError
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")
@@ -139,13 +140,15 @@ class RuleRef:
 
 @dataclass(frozen=True)
 class RuleInfo:
-    """What DescribeRule says of a rule (or why it could not be read)."""
+    """What DescribeRule says of a rule (or why it could not be read), its pattern compiled."""
 
     ref: RuleRef
     event_pattern: Optional[str] = None
     schedule: Optional[str] = None
     state: Optional[str] = None
     failure: Optional[Failure] = None
+    pattern: Optional[EventPattern] = field(default=None, compare=False)
+    pattern_error: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -179,15 +182,22 @@ class RuleBook:
         except Exception as error:  # botocore raises many unrelated classes
             failure, cacheable = self._failure(error, "DescribeRule", "events:DescribeRule", ref)
             return RuleInfo(ref, failure=failure), cacheable
-        return (
-            RuleInfo(
-                ref,
-                event_pattern=_text_or_none(answer.get("EventPattern")),
-                schedule=_text_or_none(answer.get("ScheduleExpression")),
-                state=_text_or_none(answer.get("State")),
-            ),
-            True,
+        text = _text_or_none(answer.get("EventPattern"))
+        pattern, pattern_error = None, None
+        if text is not None:
+            try:
+                pattern = EventPattern.parse(text)
+            except PatternError as error:
+                pattern_error = str(error)
+        info = RuleInfo(
+            ref,
+            event_pattern=text,
+            schedule=_text_or_none(answer.get("ScheduleExpression")),
+            state=_text_or_none(answer.get("State")),
+            pattern=pattern,
+            pattern_error=pattern_error,
         )
+        return info, True
 
     def _list_targets(self, ref: RuleRef) -> tuple[RuleTargets, bool]:
         targets: list[Mapping[str, Any]] = []

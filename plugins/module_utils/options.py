@@ -15,8 +15,10 @@ from typing import Any, Optional
 
 from .batching import DEFAULT_MAX_REQUEST_BYTES
 from .engine import RedriveSettings
-from .entries import DEFAULT_AWS_SOURCE_PREFIX, EntryOptions
+from .entries import DEFAULT_AWS_SOURCE_PREFIX, EntryOptions, OptionError
 from .filters import RecordFilter
+from .patterns import PatternError
+from .planning import KEEP_UNMATCHED, PUT_UNMATCHED, PlanSettings
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Option:
     elements: Optional[str] = None
     required: bool = False
     in_lookup: bool = False
+    choices: Optional[tuple[str, ...]] = None
 
 
 FILTER_OPTIONS = (
@@ -72,6 +75,12 @@ FILTER_OPTIONS = (
     Option(
         "max_age_seconds", "float", "Only messages at most this old in the DLQ.", in_lookup=True
     ),
+    Option(
+        "event_pattern",
+        "json",
+        "Only messages whose original event matches this EventBridge event pattern (JSON).",
+        in_lookup=True,
+    ),
 )
 
 ENTRY_OPTIONS = (
@@ -108,6 +117,15 @@ ENTRY_OPTIONS = (
         "PutEvents request size limit in bytes.",
         default=DEFAULT_MAX_REQUEST_BYTES,
         in_lookup=True,
+    ),
+    Option(
+        "when_rule_unmatched",
+        "str",
+        "What to do with an event put on a bus that its rule would no longer match: keep it "
+        "in the DLQ or put it anyway.",
+        default=KEEP_UNMATCHED,
+        in_lookup=True,
+        choices=(KEEP_UNMATCHED, PUT_UNMATCHED),
     ),
 )
 
@@ -156,6 +174,8 @@ def argument_spec(options: tuple[Option, ...] = OPTIONS) -> dict[str, dict[str, 
             entry["default"] = option.default
         if option.elements:
             entry["elements"] = option.elements
+        if option.choices:
+            entry["choices"] = list(option.choices)
         spec[option.name] = entry
     return spec
 
@@ -171,15 +191,37 @@ def entry_options(params: Mapping[str, Any]) -> EntryOptions:
 
 
 def record_filter(params: Mapping[str, Any]) -> RecordFilter:
-    return RecordFilter.build(
-        rule_arns=params.get("rule_arns"),
-        target_arns=params.get("target_arns"),
-        error_codes=params.get("error_codes"),
-        exhausted_retry_conditions=params.get("exhausted_retry_conditions"),
-        message_ids=params.get("message_ids"),
-        min_age_seconds=params.get("min_age_seconds"),
-        max_age_seconds=params.get("max_age_seconds"),
+    try:
+        return RecordFilter.build(
+            rule_arns=params.get("rule_arns"),
+            target_arns=params.get("target_arns"),
+            error_codes=params.get("error_codes"),
+            exhausted_retry_conditions=params.get("exhausted_retry_conditions"),
+            message_ids=params.get("message_ids"),
+            min_age_seconds=params.get("min_age_seconds"),
+            max_age_seconds=params.get("max_age_seconds"),
+            event_pattern=params.get("event_pattern"),
+        )
+    except PatternError as error:
+        raise OptionError(f"event_pattern is not a valid event pattern: {error}") from None
+
+
+def plan_settings(params: Mapping[str, Any]) -> PlanSettings:
+    """How the lookup and peek plan: the module's entry options and filters."""
+    return PlanSettings(
+        entry_options(params),
+        record_filter(params),
+        int(params.get("max_request_bytes") or DEFAULT_MAX_REQUEST_BYTES),
+        _choice(params, "when_rule_unmatched"),
     )
+
+
+def _choice(params: Mapping[str, Any], name: str) -> str:
+    option = next(option for option in OPTIONS if option.name == name)
+    value = params.get(name) or option.default
+    if option.choices and value not in option.choices:
+        raise OptionError(f"{name} must be one of {', '.join(option.choices)}, got {value!r}")
+    return str(value)
 
 
 def redrive_settings(
@@ -203,6 +245,7 @@ def redrive_settings(
         wait_seconds=values["wait_seconds"],
         empty_receives=values["empty_receives"],
         visibility_timeout=values["visibility_timeout"],
+        when_rule_unmatched=_choice(values, "when_rule_unmatched"),
     )
 
 

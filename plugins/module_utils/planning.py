@@ -16,8 +16,9 @@ from .delivery import Delivery, Destination, Route, TargetType
 from .entries import Entry, EntryOptions, build_entry, choose_bus
 from .failures import Failure, Kind
 from .filters import RecordFilter
-from .lookups import BusCheck
+from .lookups import BusCheck, RuleBook
 from .records import DlqRecord
+from .rule_check import NOT_CHECKED, RuleChecker, RuleMatch
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,22 @@ class Keep:
     failure: Failure
     destination: Optional[Destination] = None
     entry: Optional[Entry] = None
+    rule_match: RuleMatch = NOT_CHECKED
 
 
 @dataclass(frozen=True)
 class Deliver:
     delivery: Delivery
-    note: Optional[str] = None
+    # Put although the rule whose target failed will not match it (when_rule_unmatched: put).
+    unmatched_put: bool = False
+    rule_match: RuleMatch = NOT_CHECKED
 
 
 Plan = Union[Filtered, Keep, Deliver]
+
+
+KEEP_UNMATCHED = "keep"
+PUT_UNMATCHED = "put"
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class PlanSettings:
     entry_options: EntryOptions = field(default_factory=EntryOptions)
     record_filter: RecordFilter = field(default_factory=RecordFilter)
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    when_rule_unmatched: str = KEEP_UNMATCHED
 
 
 def bus_destination(bus: str) -> Destination:
@@ -62,9 +71,15 @@ def record_failure(record: DlqRecord) -> Failure:
 
 
 class Planner:
-    def __init__(self, settings: PlanSettings, bus_check: Optional[BusCheck] = None) -> None:
+    def __init__(
+        self,
+        settings: PlanSettings,
+        bus_check: Optional[BusCheck] = None,
+        rules: Optional[RuleBook] = None,
+    ) -> None:
         self.settings = settings
         self._bus_check = bus_check
+        self._rule_checker = RuleChecker(rules) if rules is not None else None
 
     @property
     def entry_options(self) -> EntryOptions:
@@ -100,5 +115,11 @@ class Planner:
                 f"{entry.size} bytes, limit {self.settings.max_request_bytes}",
             )
             return Keep(failure, destination, entry)
-        payload = entry.fields["Detail"]
-        return Deliver(Delivery(record, destination, payload, entry.size, entry))
+        rule_match = NOT_CHECKED
+        if self._rule_checker is not None:
+            rule_match = self._rule_checker.check(record, entry)
+        put_anyway = self.settings.when_rule_unmatched == PUT_UNMATCHED
+        if rule_match.failure is not None and not put_anyway:
+            return Keep(rule_match.failure, destination, entry, rule_match)
+        delivery = Delivery(record, destination, entry.fields["Detail"], entry.size, entry)
+        return Deliver(delivery, rule_match.failure is not None, rule_match)

@@ -4,6 +4,10 @@ Moto 5.2 accepts `aws.*` sources, oversized PutEvents requests, non-object `Deta
 batch Ids and stale receipt handles, and it never throttles, fails a single entry, loses a
 response or returns an empty receive. Tests point boto3 at `proxy.url` and switch those
 behaviours on from the test thread; everything else is forwarded unchanged.
+
+It speaks the protocols of the rule-target services too: JSON (SQS, EventBridge, Step
+Functions, Kinesis, Firehose, CloudWatch Logs), query (SNS Publish/PublishBatch) and Lambda's
+REST-JSON Invoke, so calls to them are counted, delayed, failed, dropped and recorded alike.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 import threading
 import time
 import urllib.parse
@@ -21,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
+from xml.etree import ElementTree
 
 Json = dict[str, Any]
 Match = Callable[[Json], bool]
@@ -35,13 +41,50 @@ HOP_BY_HOP = frozenset((
 MUTATING = frozenset((
     "PutEvents", "SendMessage", "SendMessageBatch", "DeleteMessage", "DeleteMessageBatch",
     "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "PurgeQueue",
+    "Invoke", "Publish", "PublishBatch", "StartExecution", "PutRecord", "PutRecords",
+    "PutRecordBatch", "CreateLogStream", "PutLogEvents",
 ))
+# X-Amz-Target prefix -> (service, Content-Type of the JSON protocol version it speaks)
+JSON_SERVICES = {
+    "AmazonSQS": ("sqs", "application/x-amz-json-1.0"),
+    "AWSEvents": ("events", "application/x-amz-json-1.1"),
+    "AWSStepFunctions": ("states", "application/x-amz-json-1.0"),
+    "Kinesis_20131202": ("kinesis", "application/x-amz-json-1.1"),
+    "Firehose_20150804": ("firehose", "application/x-amz-json-1.1"),
+    "Logs_20140328": ("logs", "application/x-amz-json-1.1"),
+}
+# Batch APIs whose answer holds one slot per record, in request order: answer list, count key.
+RECORD_BATCHES = {
+    "PutRecords": ("Records", "FailedRecordCount"),
+    "PutRecordBatch": ("RequestResponses", "FailedPutCount"),
+}
+# Per-entry faults (`fail_batch_entries`) apply to these.
+ENTRY_BATCH_ACTIONS = frozenset(("SendMessageBatch", "PublishBatch", *RECORD_BATCHES))
+QUERY_ACTIONS = frozenset(("Publish", "PublishBatch"))  # SNS still speaks the query protocol
+LAMBDA_INVOKE = re.compile(r"/2015-03-31/functions/(?P<name>[^/?]+)/invocations(?:\?|$)")
+SNS_XMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
+SNS_ENTRY = re.compile(r"PublishBatchRequestEntries\.member\.(\d+)\.(.+)")
 BATCH_ACTIONS = frozenset((
     "SendMessageBatch", "DeleteMessageBatch", "ChangeMessageVisibilityBatch",
 ))
 HANDLE_ACTIONS = frozenset(("DeleteMessage", "ChangeMessageVisibility"))
 # fmt: on
-CALL_STATUS = {"ThrottlingException": 400, "InternalFailure": 500, "ServiceUnavailable": 503}
+CALL_STATUS = {
+    "ThrottlingException": 400,
+    "InternalFailure": 500,
+    "ServiceUnavailable": 503,
+    "TooManyRequestsException": 429,
+    "ServiceException": 500,
+    "InternalError": 500,
+    "ServiceUnavailableException": 503,
+    "ResourceNotReadyException": 502,
+}
+# Documented per-request limits moto does not check (it checks PutRecords' 500 records,
+# 1 MiB per record and 5 MiB per request itself): action -> (entries, bytes).
+TARGET_LIMITS = {
+    "PutRecordBatch": (500, 4_000_000),  # Firehose API reference, PutRecordBatch
+    "PublishBatch": (10, 262_144),  # SNS API reference, PublishBatch: 256 KiB in total
+}
 TIME_BYTES = 14  # what the AWS entry-size formula charges for a present `Time`
 
 
@@ -98,9 +141,9 @@ def _is_json_object(text: Any) -> bool:
 class _Reply(Exception):
     """Answer the client from the proxy, without (further) forwarding."""
 
-    def __init__(self, status: int, body: Json, headers: Optional[dict[str, str]] = None):
+    def __init__(self, status: int, payload: bytes, headers: Optional[dict[str, str]] = None):
         super().__init__(status)
-        self.status, self.body, self.headers = status, body, headers or {}
+        self.status, self.payload, self.headers = status, payload, headers or {}
 
 
 class FaultProxy:
@@ -126,6 +169,7 @@ class FaultProxy:
             self.call_faults: dict[str, list[Rule]] = {}
             self.drops: dict[str, list[Rule]] = {}
             self.delete_faults: list[Rule] = []
+            self.batch_entry_faults: dict[str, list[Rule]] = {}
             self.empty_receive_rules: list[Rule] = []
             # AWS strictness moto lacks; each can be switched off.
             self.refuse_aws_sources = True
@@ -134,11 +178,14 @@ class FaultProxy:
             self.max_batch_bytes = 262_144  # SendMessageBatch payload (body and attributes)
             self.check_detail = True
             self.check_batches = True
+            self.check_target_limits = True
             self.stale_handles = True
             self.answer_put_events = False  # answer PutEvents here instead of moto
             self.record_entries = False  # keep accepted entries, not only count them
+            self.record_requests = False  # keep every request moto answered, by action
             self.accepted_count = 0
             self.accepted_entries: list[Json] = []
+            self.recorded: list[tuple[str, Json]] = []
             self.handle_to_message: dict[str, str] = {}
             self.latest_handle: dict[str, str] = {}
 
@@ -169,6 +216,20 @@ class FaultProxy:
     def fail_delete_entries(self, code: str = "InternalError", **rule: Any) -> Rule:
         """DeleteMessageBatch entries matching the rule come back in `Failed`, unforwarded."""
         return self._add(self.delete_faults, Rule(code=code, **rule))
+
+    def fail_batch_entries(self, action: str, code: str, **rule: Any) -> Rule:
+        """Entries of a target batch call (SendMessageBatch, PublishBatch, PutRecords,
+        PutRecordBatch) matching the rule fail with `code` in the answer, unforwarded.
+        The rule sees the entry as sent: SQS/SNS entries by field, Kinesis and Firehose
+        records with `Data` as the base64 text the JSON protocol carries."""
+        if action not in ENTRY_BATCH_ACTIONS:
+            raise ValueError(f"no per-entry answers for {action}")
+        return self._add(self.batch_entry_faults.setdefault(action, []), Rule(code=code, **rule))
+
+    def requests(self, action: str) -> list[Json]:
+        """The recorded requests of one action (with `record_requests` on), in order."""
+        with self.lock:
+            return [request for name, request in self.recorded if name == action]
 
     def empty_receives(self, **rule: Any) -> Rule:
         """ReceiveMessage calls matching the rule answer no messages, unforwarded."""
@@ -222,10 +283,18 @@ class FaultProxy:
     def should_drop(self, action: str, request: Json) -> bool:
         return self._first(self.drops.get(action, []), request) is not None
 
+    def note(self, action: str, request: Json) -> None:
+        """Record a request moto answered (faulted entries already taken out)."""
+        with self.lock:
+            if self.record_requests:
+                self.recorded.append((action, request))
+
     def process(self, action: str, service: str, request: Json, forward: Forward) -> Json:
         """Apply strictness and entry faults to one call; return the body to answer 200 with."""
         if action == "PutEvents":
             return self._put_events(request, forward)
+        if action in RECORD_BATCHES:
+            return self._record_batch(action, service, request, forward)
         if action in BATCH_ACTIONS:
             return self._batch(action, service, request, forward)
         if action in HANDLE_ACTIONS and self._is_stale(request.get("ReceiptHandle")):
@@ -315,6 +384,8 @@ class FaultProxy:
             rule = None
             if action == "DeleteMessageBatch":
                 rule = self._first(self.delete_faults, entry)
+            elif action == "SendMessageBatch":
+                rule = self._first(self.batch_entry_faults.get(action, []), entry)
             if rule is not None:
                 failed.append(
                     {
@@ -333,6 +404,74 @@ class FaultProxy:
             both = local + list(answer.get(key, []))
             merged[key] = sorted(both, key=lambda item: order.get(item.get("Id"), 0))
         return merged
+
+    def _record_batch(self, action: str, service: str, request: Json, forward: Forward) -> Json:
+        """PutRecords / PutRecordBatch: faulted records answer their slot here, the rest go to
+        moto, and the slots are merged back in request order."""
+        records: list[Json] = request.get("Records", [])
+        answer_key, count_key = RECORD_BATCHES[action]
+        if self.check_target_limits and action in TARGET_LIMITS:
+            size = sum(_record_bytes(record) for record in records)
+            self._check_limits(action, service, len(records), size)
+        rules = self.batch_entry_faults.get(action, [])
+        slots: list[Optional[Json]] = []
+        for record in records:
+            rule = self._first(rules, record)
+            slots.append(None if rule is None else _entry_error(rule.code, rule.message))
+        rest = [record for record, slot in zip(records, slots) if slot is None]
+        answer = forward({**request, "Records": rest}) if rest else {}
+        results = iter(answer.get(answer_key, []))
+        merged = [slot if slot is not None else next(results, {}) for slot in slots]
+        failed = sum(1 for slot in merged if "ErrorCode" in slot)
+        return {**answer, answer_key: merged, count_key: failed}
+
+    def _check_limits(self, action: str, service: str, entries: int, size: int) -> None:
+        most_entries, most_bytes = TARGET_LIMITS[action]
+        if entries > most_entries:
+            raise _error(
+                service,
+                400,
+                "ValidationException" if service != "sns" else "TooManyEntriesInBatchRequest",
+                f"{entries} entries; {action} takes at most {most_entries}",
+            )
+        if size > most_bytes:
+            code = "InvalidArgumentException" if service != "sns" else "BatchRequestTooLong"
+            raise _error(service, 400, code, f"{size} bytes; {action} takes at most {most_bytes}")
+
+    def publish_batch(
+        self, form: dict[str, str], forward: Callable[[dict[str, str]], bytes]
+    ) -> bytes:
+        """SNS PublishBatch (query protocol): faulted entries answer in `Failed` here, the rest
+        go to moto, and one XML answer lists every entry in request order."""
+        entries = _sns_entries(form)
+        if self.check_target_limits:
+            size = sum(len(entry.get("Message", "").encode("utf-8")) for entry in entries)
+            self._check_limits("PublishBatch", "sns", len(entries), size)
+        rules = self.batch_entry_faults.get("PublishBatch", [])
+        faulted: dict[str, Json] = {}
+        rest: list[Json] = []
+        for entry in entries:
+            rule = self._first(rules, entry)
+            if rule is None:
+                rest.append(entry)
+            else:
+                faulted[entry["Id"]] = {
+                    "Id": entry["Id"],
+                    "Code": rule.code,
+                    "Message": rule.message,
+                    "SenderFault": "false",
+                }
+        successful: list[Json] = []
+        failed: list[Json] = list(faulted.values())
+        if rest:
+            answer = ElementTree.fromstring(forward(_sns_form(form, rest)))
+            successful = _xml_members(answer, "Successful")
+            failed += _xml_members(answer, "Failed")
+        order = {entry["Id"]: index for index, entry in enumerate(entries)}
+        return _publish_batch_xml(
+            sorted(successful, key=lambda item: order.get(item.get("Id"), 0)),
+            sorted(failed, key=lambda item: order.get(item.get("Id"), 0)),
+        )
 
     def _is_stale(self, handle: Any) -> bool:
         with self.lock:
@@ -354,18 +493,92 @@ def _entry_error(code: str, message: str) -> Json:
 
 def _error(service: str, status: int, code: str, message: str) -> _Reply:
     """An error as each protocol shapes it; SQS is query-compatible and carries the legacy
-    code in `x-amzn-query-error`, which botocore reports as Error.Code."""
+    code in `x-amzn-query-error`, which botocore reports as Error.Code. SNS answers query
+    XML; Lambda (REST-JSON) names the code in `x-amzn-ErrorType`."""
+    fault = "Sender" if status < 500 else "Receiver"
+    if service == "sns":
+        body = (
+            f'<ErrorResponse xmlns="{SNS_XMLNS}"><Error><Type>{fault}</Type>'
+            f"<Code>{_xml_text(code)}</Code><Message>{_xml_text(message)}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        )
+        return _Reply(status, body.encode("utf-8"), {"Content-Type": "text/xml"})
+    if service == "lambda":
+        headers = {"x-amzn-ErrorType": code, "Content-Type": "application/json"}
+        return _Reply(status, _dump({"Type": "User", "message": message}), headers)
     if service != "sqs":
-        return _Reply(status, {"__type": code, "message": message})
+        return _Reply(status, _dump({"__type": code, "message": message}))
     legacy = (
         f"AWS.SimpleQueueService.{code}"
         if code
         in ("BatchEntryIdsNotDistinct", "TooManyEntriesInBatchRequest", "BatchRequestTooLong")
         else code
     )
-    fault = "Sender" if status < 500 else "Receiver"
     body = {"__type": f"com.amazonaws.sqs#{code}", "message": message}
-    return _Reply(status, body, {"x-amzn-query-error": f"{legacy};{fault}"})
+    return _Reply(status, _dump(body), {"x-amzn-query-error": f"{legacy};{fault}"})
+
+
+def _record_bytes(record: Json) -> int:
+    """A Kinesis or Firehose record as their limits count it: the data before base64, plus
+    the partition key for Kinesis."""
+    data = str(record.get("Data") or "")
+    decoded = len(data) * 3 // 4 - data[-2:].count("=")
+    return decoded + len(str(record.get("PartitionKey") or "").encode("utf-8"))
+
+
+def _sns_entries(form: dict[str, str]) -> list[Json]:
+    """PublishBatchRequestEntries.member.N.FIELD → one dict per entry (N order), the
+    fields under their names (nested attribute keys stay flat, e.g. MessageAttributes...)."""
+    members: dict[int, Json] = {}
+    for key, value in form.items():
+        match = SNS_ENTRY.fullmatch(key)
+        if match:
+            members.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    return [members[number] for number in sorted(members)]
+
+
+def _sns_form(form: dict[str, str], entries: list[Json]) -> dict[str, str]:
+    """The form with only `entries`, renumbered from 1 as the query protocol wants."""
+    kept = {key: value for key, value in form.items() if not SNS_ENTRY.fullmatch(key)}
+    for number, entry in enumerate(entries, start=1):
+        for field, value in entry.items():
+            kept[f"PublishBatchRequestEntries.member.{number}.{field}"] = value
+    return kept
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xml_members(answer: ElementTree.Element, list_name: str) -> list[Json]:
+    found: list[Json] = []
+    for element in answer.iter():
+        if _local(element.tag) == list_name:
+            for member in element:
+                found.append({_local(child.tag): child.text or "" for child in member})
+    return found
+
+
+def _xml_text(value: Any) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _publish_batch_xml(successful: list[Json], failed: list[Json]) -> bytes:
+    def members(items: list[Json]) -> str:
+        return "".join(
+            "<member>"
+            + "".join(f"<{key}>{_xml_text(value)}</{key}>" for key, value in item.items())
+            + "</member>"
+            for item in items
+        )
+
+    body = (
+        f'<PublishBatchResponse xmlns="{SNS_XMLNS}"><PublishBatchResult>'
+        f"<Successful>{members(successful)}</Successful><Failed>{members(failed)}</Failed>"
+        f"</PublishBatchResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>"
+        "</ResponseMetadata></PublishBatchResponse>"
+    )
+    return body.encode("utf-8")
 
 
 class _Upstream(Exception):
@@ -400,14 +613,19 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         target = self.headers.get("X-Amz-Target", "")
-        if "." not in target:
+        invoke = LAMBDA_INVOKE.match(self.path)
+        if "." in target:
+            self._handle_json(proxy, body, target)
+        elif invoke is not None and self.command == "POST":
+            self._handle_invoke(proxy, body, urllib.parse.unquote(invoke.group("name")))
+        elif (form := _query_form(self.headers.get("Content-Type", ""), body)) is not None:
+            self._handle_query(proxy, body, form)
+        else:
             self._respond(*self._send(proxy, body))
-            return
+
+    def _handle_json(self, proxy: FaultProxy, body: bytes, target: str) -> None:
         prefix, action = target.split(".", 1)
-        service = "sqs" if prefix == "AmazonSQS" else "events"
-        content_type = (
-            "application/x-amz-json-1.0" if service == "sqs" else "application/x-amz-json-1.1"
-        )
+        service, content_type = JSON_SERVICES.get(prefix, ("events", "application/x-amz-json-1.1"))
         try:
             request = json.loads(body or b"{}")
         except ValueError:
@@ -421,26 +639,75 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _Upstream(status, headers, answer)
             return json.loads(answer or b"{}")
 
-        own = [("Content-Type", content_type), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        def work() -> tuple[int, list[tuple[str, str]], bytes]:
+            answer = proxy.process(action, service, request, forward)
+            return 200, [("Content-Type", content_type)], _dump(answer)
+
+        self._serve(proxy, action, service, request, content_type, work)
+
+    def _handle_invoke(self, proxy: FaultProxy, body: bytes, function: str) -> None:
+        """Lambda Invoke (REST-JSON): the payload is the body, the rest are path and headers."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        request: Json = {
+            "FunctionName": function,
+            "Qualifier": (query.get("Qualifier") or [None])[0],
+            "InvocationType": self.headers.get("X-Amz-Invocation-Type", "RequestResponse"),
+            "Payload": body.decode("utf-8", errors="replace"),
+        }
+        self._serve(
+            proxy, "Invoke", "lambda", request, "application/json", lambda: self._send(proxy, body)
+        )
+
+    def _handle_query(self, proxy: FaultProxy, body: bytes, form: dict[str, str]) -> None:
+        action = form.get("Action", "")
+        if action not in QUERY_ACTIONS:
+            self._respond(*self._send(proxy, body))
+            return
+
+        def forward(changed: dict[str, str]) -> bytes:
+            status, headers, answer = self._send(proxy, urllib.parse.urlencode(changed).encode())
+            if status != 200:
+                raise _Upstream(status, headers, answer)
+            return answer
+
+        def work() -> tuple[int, list[tuple[str, str]], bytes]:
+            if action == "PublishBatch":
+                return 200, [("Content-Type", "text/xml")], proxy.publish_batch(form, forward)
+            return self._send(proxy, body)
+
+        self._serve(proxy, action, "sns", form, "text/xml", work)
+
+    def _serve(
+        self,
+        proxy: FaultProxy,
+        action: str,
+        service: str,
+        request: Json,
+        content_type: str,
+        work: Callable[[], tuple[int, list[tuple[str, str]], bytes]],
+    ) -> None:
+        """Count, delay and fault the call, let `work` answer it, record it, and answer the
+        client (or, for a dropped answer, close the connection instead)."""
+        own = {"Content-Type": content_type, "x-amzn-RequestId": str(uuid.uuid4())}
         drop = False
         try:
             proxy.begin(action, service, request)
             # Decided after whole-call faults, so `count` only sees calls that got through.
             drop = proxy.should_drop(action, request)
-            answer = proxy.process(action, service, request, forward)
-            status, headers, payload = 200, own, _dump(answer)
+            status, headers, payload = work()
+            if status < 300:
+                proxy.note(action, request)
         except _Reply as reply:
-            status, headers, payload = (
-                reply.status,
-                own + list(reply.headers.items()),
-                _dump(reply.body),
-            )
+            status, payload = reply.status, reply.payload
+            headers = list({**own, **reply.headers}.items())
         except _Upstream as upstream:
             status, headers, payload = upstream.status, upstream.headers, upstream.body
         if drop:
             # The call took effect upstream; the client must not learn that.
             self.close_connection = True
             return
+        if not any(key.lower() == "x-amzn-requestid" for key, _value in headers):
+            headers = [*headers, ("x-amzn-RequestId", own["x-amzn-RequestId"])]
         self._respond(status, headers, payload)
 
     def _send(self, proxy: FaultProxy, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -473,6 +740,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+def _query_form(content_type: str, body: bytes) -> Optional[dict[str, str]]:
+    """A query-protocol request's parameters, or None for any other body."""
+    if not content_type.startswith("application/x-www-form-urlencoded") or not body:
+        return None
+    try:
+        pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+    return dict(pairs)
 
 
 def _dump(value: Json) -> bytes:

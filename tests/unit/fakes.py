@@ -172,6 +172,8 @@ class FakeEvents:
     calls: Counter = field(default_factory=Counter)
     delay: float = 0.0
     describe_failures: list[str] = field(default_factory=list)
+    # Rule name -> DescribeRule answer; any other rule matches every event with an account.
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per-entry answers to give instead of accepting: (detail text) -> slot dict
     slots: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -199,6 +201,14 @@ class FakeEvents:
                     self.accepted.append(entry)
                     slots.append({"EventId": f"ev-{len(self.accepted)}"})
             return {"FailedEntryCount": sum(1 for s in slots if "ErrorCode" in s), "Entries": slots}
+
+    def describe_rule(self, Name: str, EventBusName: str = "default"):
+        with self._lock:
+            self.calls["DescribeRule"] += 1
+        answer = self.rules.get(Name, {"EventPattern": '{"account": [{"exists": true}]}'})
+        if "error" in answer:
+            raise client_error(answer["error"], "DescribeRule")
+        return {"Name": Name, "EventBusName": EventBusName, "State": "ENABLED", **answer}
 
     def describe_event_bus(self, Name: str):
         with self._lock:

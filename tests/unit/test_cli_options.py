@@ -17,7 +17,14 @@ from ansible_collections.redrive.eventbridge.cli import eventbridge_dlq as plugi
 from ansible_collections.redrive.eventbridge.plugins.module_utils import options
 from tests.support.ansible_run import collections_root
 
-CLI_TYPE = {"str": "string", "int": "integer", "float": "double", "list": "list", "bool": "boolean"}
+CLI_TYPE = {
+    "str": "string",
+    "int": "integer",
+    "float": "double",
+    "list": "list",
+    "bool": "boolean",
+    "json": "string",  # an event pattern is given as JSON text
+}
 
 
 def arguments(table: list[dict[str, Any]]) -> dict[str, CustomArgument]:
