@@ -283,6 +283,9 @@ class _Subcommand(_Command):
             for name in ("read_timeout", "connect_timeout")
             if hasattr(parsed_globals, name)
         }
+        # No version-number check here (the module and the lookup warn like amazon.aws):
+        # AWS CLI v2's own botocore numbers itself 2.0.0devN. Each client's model is
+        # checked for the calls the core makes instead, whatever the botocore.
         return aws.session_clients(
             self._session.create_client,
             region=getattr(parsed_globals, "region", None),

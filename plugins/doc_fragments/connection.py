@@ -85,8 +85,8 @@ notes:
   - The environment variables and the AWS config files are read on the host the module runs on.
 requirements:
   - python >= 3.9
-  - boto3 >= 1.20.8
-  - botocore >= 1.23.8
+  - boto3 >= 1.26.31
+  - botocore >= 1.29.31
 """
 
     # The same options for lookup plugins, which read environment variables
@@ -161,6 +161,6 @@ options:
     type: dict
 requirements:
   - python >= 3.9
-  - boto3 >= 1.20.8
-  - botocore >= 1.23.8
+  - boto3 >= 1.26.31
+  - botocore >= 1.29.31
 """

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
-# The first PyPI releases with every API the collection calls: SNS PublishBatch, the
-# newest of them, came with botocore 1.23.8 / boto3 1.20.8 (checked in the released
-# wheels: 1.23.7 has no PublishBatch). ReceiveMessage's MessageSystemAttributeNames is
-# newer, but aws.py sends the older AttributeNames to a model without it.
-MINIMUM_BOTOCORE_VERSION = "1.23.8"
-MINIMUM_BOTO3_VERSION = "1.20.8"
+# The first PyPI releases whose models have every operation and request member the core
+# sends (checked in the released wheels). The newest of them: Kinesis PutRecords's
+# StreamARN came with botocore 1.29.31 (1.29.30 has none), SNS PublishBatch with 1.23.8;
+# boto3 1.26.31 is the release that requires botocore 1.29.31. ReceiveMessage's
+# MessageSystemAttributeNames is newer still, but aws.py sends the older AttributeNames
+# to a model without it, so it sets no minimum.
+MINIMUM_BOTOCORE_VERSION = "1.29.31"
+MINIMUM_BOTO3_VERSION = "1.26.31"
 
 MemberPath = tuple[str, ...]
 
@@ -52,16 +54,19 @@ _RULES = "reading the failed rule and its targets"
 # Per service, what the core calls on a client of that service. A client is checked when
 # it is made, so a target service's API is required only by a run that delivers there.
 FEATURES: dict[str, tuple[Feature, ...]] = {
-    "sqs": tuple(
-        Feature("sqs", operation, needed_for=_SQS)
-        for operation in (
-            "GetQueueUrl",
-            "GetQueueAttributes",
-            "ReceiveMessage",
-            "DeleteMessageBatch",
-            "ChangeMessageVisibilityBatch",
-            "SendMessageBatch",
-        )
+    "sqs": (
+        *(
+            Feature("sqs", operation, needed_for=_SQS)
+            for operation in (
+                "GetQueueUrl",
+                "GetQueueAttributes",
+                "ReceiveMessage",
+                "DeleteMessageBatch",
+                "ChangeMessageVisibilityBatch",
+            )
+        ),
+        # Quarantine copies, and SQS targets (a FIFO queue gets a deduplication id).
+        Feature("sqs", "SendMessageBatch", ("Entries", "MessageDeduplicationId"), "SQS targets"),
     ),
     "events": (
         Feature("events", "PutEvents", ("Entries", "EventBusName"), _BUS),
@@ -69,14 +74,21 @@ FEATURES: dict[str, tuple[Feature, ...]] = {
         Feature("events", "DescribeRule", ("EventBusName",), _RULES),
         Feature("events", "ListTargetsByRule", ("EventBusName",), _RULES),
     ),
-    "sns": (Feature("sns", "PublishBatch", needed_for="SNS targets"),),
+    "sns": (
+        Feature(
+            "sns", "PublishBatch", ("PublishBatchRequestEntries", "MessageGroupId"), "SNS targets"
+        ),
+    ),
     "lambda": (Feature("lambda", "Invoke", needed_for="Lambda targets"),),
     "stepfunctions": (
         Feature("stepfunctions", "StartExecution", needed_for="Step Functions targets"),
     ),
-    "kinesis": (Feature("kinesis", "PutRecords", needed_for="Kinesis targets"),),
+    "kinesis": (Feature("kinesis", "PutRecords", ("StreamARN",), "Kinesis targets"),),
     "firehose": (Feature("firehose", "PutRecordBatch", needed_for="Firehose targets"),),
-    "logs": (Feature("logs", "PutLogEvents", needed_for="CloudWatch Logs targets"),),
+    "logs": (
+        Feature("logs", "PutLogEvents", needed_for="CloudWatch Logs targets"),
+        Feature("logs", "CreateLogStream", needed_for="CloudWatch Logs targets"),
+    ),
 }
 
 
@@ -93,15 +105,18 @@ def has_member(shape: Any, path: MemberPath) -> bool:
 
 
 def missing_features(service_model: Any, service: str) -> list[Feature]:
-    """The features of `service` that this client's model lacks (unknown services: none)."""
-    return [feature for feature in FEATURES.get(service, ()) if not _has(service_model, feature)]
-
-
-def _has(service_model: Any, feature: Feature) -> bool:
-    if feature.operation not in service_model.operation_names:
-        return False
-    shape = service_model.operation_model(feature.operation).input_shape
-    return not feature.member or has_member(shape, feature.member)
+    """What of `service`'s features this client's model lacks (unknown services: nothing):
+    the operation alone where it is absent, else the request member."""
+    missing = []
+    operations = set(service_model.operation_names)
+    for feature in FEATURES.get(service, ()):
+        if feature.operation not in operations:
+            missing.append(replace(feature, member=()))
+        elif feature.member and not has_member(
+            service_model.operation_model(feature.operation).input_shape, feature.member
+        ):
+            missing.append(feature)
+    return missing
 
 
 def is_cli_v2_botocore(botocore_module: Any) -> bool:

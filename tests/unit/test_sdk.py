@@ -40,7 +40,17 @@ def test_a_target_client_without_the_api_names_the_minimum(tmp_path: Path) -> No
     assert error.code == "MissingDependency"  # failures.classify: fatal, the run stops
     assert error.action == "CreateClient"
     assert f"botocore {botocore.__version__} has no sns PublishBatch (SNS targets)" in error.message
-    assert error.hint == "install botocore >= 1.23.8 and boto3 >= 1.20.8"
+    assert error.hint == "install botocore >= 1.29.31 and boto3 >= 1.26.31"
+
+
+def test_kinesis_put_records_needs_stream_arn(tmp_path: Path) -> None:
+    data = without(tmp_path / "models", "kinesis", members=[("PutRecordsInput", "StreamARN")])
+    clients = clients_of(session_with(data))
+
+    with pytest.raises(aws.AwsError) as raised:
+        clients.client("kinesis", "eu-west-1")
+
+    assert "has no kinesis PutRecords StreamARN (Kinesis targets)" in raised.value.message
 
 
 def test_a_missing_request_member_counts_as_missing(tmp_path: Path) -> None:
@@ -76,15 +86,16 @@ def test_old_versions_are_warned_about_like_amazon_aws(monkeypatch: pytest.Monke
     warnings = aws.sdk_version_warnings()
 
     assert warnings == [
-        "botocore < 1.23.8 is not supported (botocore 1.22.0 is installed): some targets "
-        "cannot be delivered to; install botocore >= 1.23.8"
+        "botocore < 1.29.31 is not supported (botocore 1.22.0 is installed): some targets "
+        "cannot be delivered to; install botocore >= 1.29.31"
     ]
 
 
 def test_supported_versions_give_no_warning() -> None:
     assert aws.sdk_version_warnings() == []
-    assert sdk.version_warnings("1.23.8", "1.20.8") == []
-    assert len(sdk.version_warnings("1.9.0", "1.20.7")) == 2
+    assert sdk.version_warnings("1.29.31", "1.26.31") == []
+    assert sdk.version_warnings("1.29.100", "1.26.100") == []  # compared as numbers
+    assert len(sdk.version_warnings("1.29.30", "1.26.30")) == 2
 
 
 @pytest.mark.parametrize(
