@@ -3,6 +3,7 @@
 #
 #   make venv         create .venv and install requirements-dev.txt (only when it changed)
 #   make test         ruff check, pytest (unit + integration), ansible-test sanity
+#   make aws-cli-v2   install Debian's awscli (AWS CLI v2) if /usr/bin/aws is missing (make test does)
 #   make sanity       ansible-test sanity only (tests/sanity/run.sh)
 #   make demo         demo/run_demo.py
 #   make bench        bench/run.py              (BENCH_ARGS="..." passes options)
@@ -17,7 +18,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q
 
-.PHONY: venv test lint unit sanity demo bench reliability build clean
+.PHONY: venv aws-cli-v2 test lint unit sanity demo bench reliability build clean
 
 venv: $(STAMP)
 
@@ -28,9 +29,26 @@ $(STAMP): requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# The CLI tests run under AWS CLI v1 (PyPI, in the venv) and under AWS CLI v2 as most operators
+# have it: Debian's awscli package (/usr/bin/aws, system Python, its own botocore). Installed
+# with apt as root or through passwordless sudo; where neither works, the v2 runs of the CLI
+# tests are skipped and say why (tests/support/aws_cli.py).
+AWS_V2 := /usr/bin/aws
+aws-cli-v2:
+	@if [ -x $(AWS_V2) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "aws-cli-v2: not root and no passwordless sudo: AWS CLI v2 tests will be skipped"; exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "aws-cli-v2: no apt-get here: AWS CLI v2 tests will be skipped"; exit 0; fi; \
+	echo "==> apt-get install awscli (AWS CLI v2 for the CLI tests)"; \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends awscli >/dev/null \
+		|| echo "aws-cli-v2: apt-get install awscli failed: AWS CLI v2 tests will be skipped"
+
 # All three steps run even when an earlier one fails, so one CI run reports everything;
 # the target fails if any step failed (pytest's exit 5, "no tests collected", included).
-test: venv
+test: venv aws-cli-v2
 	@failed=""; \
 	echo "==> ruff check ."; \
 	$(BIN)/ruff check . || failed="$$failed ruff"; \

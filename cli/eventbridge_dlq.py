@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """`aws eventbridge-dlq peek | redrive`: the AWS CLI plugin.
 
-Enable it in ~/.aws/config (AWS CLI v1; v2 also needs cli_legacy_plugin_path):
+Enable it in ~/.aws/config (AWS CLI v1; v2 also needs cli_legacy_plugin_path, the
+directory the collection was installed into with `pip install --target`):
 
     [plugins]
     eventbridge_dlq = ansible_collections.redrive.eventbridge.cli.eventbridge_dlq
@@ -25,6 +26,14 @@ from types import SimpleNamespace
 from typing import Any, ClassVar, TextIO
 
 from awscli.customizations.commands import BasicCommand
+
+try:  # AWS CLI v2: its argument parser raises this where argparse exits with status 2
+    from awscli.argparser import ArgParseException as UsageError
+except ImportError:  # AWS CLI v1
+
+    class UsageError(Exception):  # type: ignore[no-redef]
+        """Never raised under AWS CLI v1, whose parser exits with status 2."""
+
 
 PROG = "aws eventbridge-dlq"
 CORE = "ansible_collections.redrive.eventbridge.plugins.module_utils"
@@ -85,8 +94,10 @@ def _core() -> SimpleNamespace:
         )
     except ImportError as error:
         raise Unavailable(f"cannot import {CORE}: {error} ({INSTALL_HINT})") from None
-    if not aws.HAS_BOTO3:
-        raise Unavailable(f"boto3 and botocore are required: {aws.BOTO3_IMPORT_ERROR}")
+    # botocore is the CLI's own (AWS CLI v2 carries one inside itself); boto3 is never
+    # needed here: clients come from the session the CLI hands the command.
+    if not aws.HAS_BOTOCORE:
+        raise Unavailable(f"botocore is required: {aws.BOTOCORE_IMPORT_ERROR}")
     return SimpleNamespace(
         aws=aws,
         options=options,
@@ -213,6 +224,9 @@ class _Command(BasicCommand):  # type: ignore[misc]
         except SystemExit as stop:
             # argparse has printed the usage error; its status 2 would read as "messages kept".
             return FAILED if stop.code == 2 else int(stop.code or 0)
+        except UsageError as error:  # AWS CLI v2's parser raises instead (the CLI exits 252)
+            sys.stderr.write(str(error))
+            return FAILED
         except Unavailable as error:
             return _fail(str(error))
         except ValueError as error:  # awscli's own checks: unknown options, "abc" for an integer
@@ -261,7 +275,7 @@ class _Subcommand(_Command):
 
     def clients(self, parsed_globals: Any, concurrency: int) -> Any:
         """Clients from the CLI's own session: its profile, credentials, region,
-        endpoint URL, SSL and timeout settings."""
+        endpoint URL, SSL and timeout settings, and its botocore."""
         aws = self.core.aws
         # The CLI has resolved --cli-read-timeout/--cli-connect-timeout (0 means none).
         timeouts = {
@@ -269,23 +283,16 @@ class _Subcommand(_Command):
             for name in ("read_timeout", "connect_timeout")
             if hasattr(parsed_globals, name)
         }
-        config = aws.client_config(2 * concurrency + 2, extra=timeouts)
-
-        def create(service: str) -> Any:
-            return self._session.create_client(
-                service,
-                region_name=getattr(parsed_globals, "region", None),
-                endpoint_url=getattr(parsed_globals, "endpoint_url", None),
-                verify=getattr(parsed_globals, "verify_ssl", None),
-                config=config,
-            )
-
-        import botocore.exceptions  # already loaded by awscli
-
-        try:
-            return aws.Clients(sqs=create("sqs"), events=create("events"))
-        except botocore.exceptions.BotoCoreError as error:  # no region, unknown profile, ...
-            raise aws.aws_error(error, "CreateClient") from None
+        # No version-number check here (the module and the lookup warn like amazon.aws):
+        # AWS CLI v2's own botocore numbers itself 2.0.0devN. Each client's model is
+        # checked for the calls the core makes instead, whatever the botocore.
+        return aws.session_clients(
+            self._session.create_client,
+            region=getattr(parsed_globals, "region", None),
+            endpoint_url=getattr(parsed_globals, "endpoint_url", None),
+            verify=getattr(parsed_globals, "verify_ssl", None),
+            config=aws.client_config(2 * concurrency + 2, extra=timeouts),
+        )
 
 
 def _output_format(session: Any, parsed_globals: Any) -> str:

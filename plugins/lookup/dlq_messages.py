@@ -53,8 +53,10 @@ notes:
   - SQS does not return messages in a fixed order, and on a busy or very large queue a scan may miss
     messages. Items are returned queue by queue, in the order they were received.
   - Connection options are read from the lookup's keyword arguments, then from the environment variables
-    listed, as amazon.aws lookups do. A O(profile) given as a keyword argument is used instead of keys that
-    only come from the environment.
+    listed, as amazon.aws lookups do. As in amazon.aws, a O(profile) together with an O(access_key),
+    O(secret_key) or O(session_token) is an error, also when the keys come from the environment (as AWX injects
+    them); give the keys as empty strings (C(access_key='')) to use the profile. The module follows the same
+    rule.
 seealso:
   - module: redrive.eventbridge.eventbridge_dlq_redrive
 """
@@ -209,18 +211,23 @@ _raw:
       returned: when the body is not an event
 """
 
-from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
 from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import (
-    BOTO3_IMPORT_ERROR,
-    HAS_BOTO3,
     AwsError,
     ConnectionOptions,
     make_clients,
+    sdk_version_warnings,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.connection import (
+    lookup_option_names as connection_option_names,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.connection import (
+    resolve_connection,
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import SettingsError
 from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import OptionError
@@ -229,18 +236,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.options import
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.runner import list_messages
 
-CONNECTION_OPTIONS = (
-    "region",
-    "profile",
-    "access_key",
-    "secret_key",
-    "session_token",
-    "endpoint_url",
-    "validate_certs",
-    "aws_ca_bundle",
-    "aws_config",
-)
-KEY_OPTIONS = ("access_key", "secret_key", "session_token")
+display = Display()
 
 
 def _queues(terms: Any) -> list[str]:
@@ -261,11 +257,15 @@ def _queues(terms: Any) -> list[str]:
 
 class LookupModule(LookupBase):
     def run(self, terms: Any, variables: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
-        if not HAS_BOTO3:
+        try:
+            warnings = sdk_version_warnings()
+        except AwsError as error:
             raise AnsibleLookupError(
                 "the boto3 and botocore Python packages are required on the controller "
-                f"({BOTO3_IMPORT_ERROR}); install them with: pip install boto3 botocore"
-            )
+                f"({error.message}); install them with: pip install boto3 botocore"
+            ) from None
+        for warning in warnings:
+            display.warning(f"redrive.eventbridge.dlq_messages: {warning}")
         self.set_options(var_options=variables, direct=kwargs)
         queues = _queues(terms)
         max_messages = self.get_option("max_messages")
@@ -273,7 +273,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("max_messages must be at least 1")
         params = {name: self.get_option(name) for name in lookup_option_names()}
         try:
-            clients = make_clients(ConnectionOptions.from_mapping(self._connection()), pool_size=1)
+            clients = make_clients(self._connection(), pool_size=1)
             return list_messages(
                 clients,
                 queues,
@@ -286,23 +286,11 @@ class LookupModule(LookupBase):
         except (OptionError, SettingsError) as error:
             raise AnsibleLookupError(str(error)) from None
 
-    def _connection(self) -> Mapping[str, Any]:
-        """Connection option values; an explicit profile beats keys from the environment."""
+    def _connection(self) -> ConnectionOptions:
+        """The connection options by the same rule as the module's (connection.py)."""
         values: dict[str, Any] = {}
         origins: dict[str, str] = {}
-        for name in CONNECTION_OPTIONS:
-            values[name], origins[name] = self.get_option_and_origin(name)
-        given = [name for name in KEY_OPTIONS if values[name] is not None]
-        if values["profile"] is not None and given:
-            direct = [name for name in given if origins[name] == "Direct"]
-            if direct and origins["profile"] == "Direct":
-                raise AnsibleLookupError(
-                    f"profile and {', '.join(direct)} are mutually exclusive; "
-                    "a profile names its own credentials"
-                )
-            if origins["profile"] == "Direct":
-                for name in given:
-                    values[name] = None
-            elif direct:
-                values["profile"] = None
-        return values
+        for name in connection_option_names():
+            values[name], origin = self.get_option_and_origin(name)
+            origins[name] = "a keyword argument" if origin == "Direct" else origin
+        return resolve_connection(values, origins)

@@ -8,73 +8,72 @@ from the AWS CLI plugin.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Optional
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from .aws import BOTO3_IMPORT_ERROR, HAS_BOTO3, AwsError, Clients, ConnectionOptions, make_clients
+from .aws import ActionLog, AwsError, Clients, make_clients, sdk_version_warnings
+from .connection import CONNECTION_OPTIONS, ConnectionOption, env_origins, resolve_connection
+
+
+def _spec(option: ConnectionOption) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": option.type}
+    if option.aliases:
+        spec["aliases"] = list(option.aliases)
+    if option.env:
+        spec["fallback"] = (env_fallback, list(option.env))
+    if option.no_log is not None:
+        spec["no_log"] = option.no_log
+    if option.default is not None:
+        spec["default"] = option.default
+    return spec
+
 
 CONNECTION_SPEC: dict[str, dict[str, Any]] = {
-    "access_key": {
-        "type": "str",
-        "aliases": ["aws_access_key_id", "aws_access_key", "ec2_access_key"],
-        "fallback": (env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"]),
-        "no_log": False,
-    },
-    "secret_key": {
-        "type": "str",
-        "aliases": ["aws_secret_access_key", "aws_secret_key", "ec2_secret_key"],
-        "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"]),
-        "no_log": True,
-    },
-    "session_token": {
-        "type": "str",
-        "aliases": ["aws_session_token", "security_token", "aws_security_token", "access_token"],
-        "fallback": (
-            env_fallback,
-            ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN"],
-        ),
-        "no_log": True,
-    },
-    "profile": {
-        "type": "str",
-        "aliases": ["aws_profile"],
-        "fallback": (env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]),
-    },
-    "region": {
-        "type": "str",
-        "aliases": ["aws_region", "ec2_region"],
-        "fallback": (env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"]),
-    },
-    "endpoint_url": {
-        "type": "str",
-        "aliases": ["aws_endpoint_url", "ec2_url"],
-        "fallback": (env_fallback, ["AWS_URL", "EC2_URL"]),
-    },
-    "validate_certs": {"type": "bool", "default": True},
-    "aws_ca_bundle": {"type": "path", "fallback": (env_fallback, ["AWS_CA_BUNDLE"])},
-    "aws_config": {"type": "dict"},
+    option.name: _spec(option) for option in CONNECTION_OPTIONS
 }
 
-# A profile names its own credentials; mixing both is ambiguous.
-CONNECTION_MUTUALLY_EXCLUSIVE = [["profile", "access_key"], ["profile", "secret_key"]]
+
+class AwsModule(AnsibleModule):
+    """An AnsibleModule whose results carry `resource_actions` when
+    debug_botocore_endpoint_logs asks for them, as amazon.aws modules do."""
+
+    action_log: Optional[ActionLog] = None
+
+    def exit_json(self, **kwargs: Any) -> None:  # type: ignore[override]
+        super().exit_json(**self._with_actions(kwargs))
+
+    def fail_json(self, msg: str, **kwargs: Any) -> None:  # type: ignore[override]
+        super().fail_json(msg, **self._with_actions(kwargs))
+
+    def _with_actions(self, result: dict[str, Any]) -> dict[str, Any]:
+        if self.action_log is not None:
+            result["resource_actions"] = self.action_log.actions()
+        return result
 
 
-def aws_module(argument_spec: dict[str, dict[str, Any]], **kwargs: Any) -> AnsibleModule:
+def aws_module(argument_spec: dict[str, dict[str, Any]], **kwargs: Any) -> AwsModule:
     spec = dict(CONNECTION_SPEC)
     spec.update(argument_spec)
-    exclusive = list(kwargs.pop("mutually_exclusive", [])) + CONNECTION_MUTUALLY_EXCLUSIVE
-    module = AnsibleModule(argument_spec=spec, mutually_exclusive=exclusive, **kwargs)
-    if not HAS_BOTO3:
-        module.fail_json(
-            msg=missing_required_lib("boto3 and botocore"), exception=BOTO3_IMPORT_ERROR
-        )
+    module = AwsModule(argument_spec=spec, **kwargs)
+    try:
+        warnings = sdk_version_warnings()
+    except AwsError as error:
+        module.fail_json(msg=missing_required_lib("boto3 and botocore"), exception=error.message)
+        raise  # fail_json exits; this keeps type checkers honest
+    for warning in warnings:
+        module.warn(warning)
     return module
 
 
-def module_clients(module: AnsibleModule, pool_size: int) -> Clients:
+def module_clients(module: AwsModule, pool_size: int) -> Clients:
+    params = module.params
+    if params.get("debug_botocore_endpoint_logs"):
+        module.action_log = ActionLog()
     try:
-        return make_clients(ConnectionOptions.from_mapping(module.params), pool_size)
+        connection = resolve_connection(params, env_origins(params, os.environ))
+        return make_clients(connection, pool_size, module.action_log)
     except AwsError as error:
         fail_aws(module, error)
         raise  # fail_aws exits; this keeps type checkers honest

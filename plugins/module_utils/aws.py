@@ -1,9 +1,13 @@
 # Copyright: redrive.eventbridge contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""boto3 clients from one options mapping, and AWS errors people can act on.
+"""AWS clients from one options mapping or from a caller's session, and AWS errors people
+can act on.
 
-The module, the lookup and the CLI all connect through here, so a setting
-means the same thing in all three.
+The module, the lookup and the CLI all connect through here, so a setting means the same
+thing in all three. Only botocore is imported at the top, and only what every botocore
+this runs with has (PyPI's, and the one AWS CLI v2 carries inside itself): the CLI builds
+its clients from the session AWS CLI hands the command, and must never import boto3,
+which fails against AWS CLI v2's botocore. boto3 is imported by `make_clients` alone.
 """
 
 from __future__ import annotations
@@ -13,17 +17,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from . import sdk
+
 try:
-    import boto3
     import botocore
     import botocore.config
     import botocore.exceptions
 
-    HAS_BOTO3 = True
-    BOTO3_IMPORT_ERROR: Optional[str] = None
+    HAS_BOTOCORE = True
+    BOTOCORE_IMPORT_ERROR: Optional[str] = None
 except ImportError as import_error:  # pragma: no cover - exercised by ansible-test import
-    HAS_BOTO3 = False
-    BOTO3_IMPORT_ERROR = str(import_error)
+    HAS_BOTOCORE = False
+    BOTOCORE_IMPORT_ERROR = str(import_error)
 
 # Long polls hold the connection open for up to 20 s; the read timeout must outlast them.
 READ_TIMEOUT_SECONDS = 40
@@ -105,7 +110,7 @@ IAM_ACTIONS = {
 
 def aws_error(error: BaseException, action: str) -> AwsError:
     """Translate a botocore exception into an AwsError naming the action."""
-    if HAS_BOTO3 and isinstance(error, botocore.exceptions.ClientError):
+    if HAS_BOTOCORE and isinstance(error, botocore.exceptions.ClientError):
         details = error.response.get("Error", {})
         code = str(details.get("Code", "Unknown"))
         message = str(details.get("Message", "")) or str(error)
@@ -113,7 +118,7 @@ def aws_error(error: BaseException, action: str) -> AwsError:
         if code.startswith("AccessDenied") and action in IAM_ACTIONS:
             hint = f"grant {IAM_ACTIONS[action]} to the caller (see docs/iam.md)"
         return AwsError(code, message, hint, action)
-    if HAS_BOTO3 and isinstance(error, botocore.exceptions.NoCredentialsError):
+    if HAS_BOTOCORE and isinstance(error, botocore.exceptions.NoCredentialsError):
         return AwsError(
             "NoCredentials",
             "no AWS credentials found",
@@ -121,21 +126,21 @@ def aws_error(error: BaseException, action: str) -> AwsError:
             "AWS_SECRET_ACCESS_KEY environment variables",
             action,
         )
-    if HAS_BOTO3 and isinstance(error, botocore.exceptions.NoRegionError):
+    if HAS_BOTOCORE and isinstance(error, botocore.exceptions.NoRegionError):
         return AwsError(
             "NoRegion", "no region given", "set region or AWS_REGION/AWS_DEFAULT_REGION", action
         )
-    if HAS_BOTO3 and isinstance(error, botocore.exceptions.EndpointConnectionError):
+    if HAS_BOTOCORE and isinstance(error, botocore.exceptions.EndpointConnectionError):
         return AwsError(
             "EndpointConnectionError", str(error), "check endpoint_url and the region", action
         )
-    if HAS_BOTO3 and isinstance(error, botocore.exceptions.BotoCoreError):
+    if HAS_BOTOCORE and isinstance(error, botocore.exceptions.BotoCoreError):
         return AwsError(type(error).__name__, str(error), "", action)
     return AwsError(type(error).__name__, str(error), "", action)
 
 
 def error_code(error: BaseException) -> str:
-    if HAS_BOTO3 and isinstance(error, botocore.exceptions.ClientError):
+    if HAS_BOTOCORE and isinstance(error, botocore.exceptions.ClientError):
         return str(error.response.get("Error", {}).get("Code", ""))
     return type(error).__name__
 
@@ -181,6 +186,7 @@ def client_config(
     pool_size: int, max_attempts: int = 8, extra: Optional[Mapping[str, Any]] = None
 ) -> Any:
     """The botocore client Config of every caller (module, lookup, CLI); `extra` wins."""
+    _require_botocore()
     settings: dict[str, Any] = {
         "retries": {"mode": "adaptive", "max_attempts": max_attempts},
         "max_pool_connections": max(pool_size, 10),
@@ -198,16 +204,98 @@ def client_config(
     return botocore.config.Config(**settings)
 
 
-def make_clients(options: ConnectionOptions, pool_size: int = 10) -> Clients:
-    """One session, one SQS and one EventBridge client.
+class ActionLog:
+    """The distinct `service:Operation` calls of a run, as amazon.aws's
+    debug_botocore_endpoint_logs reports them in `resource_actions`."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-call", self._record)
+
+    def _record(self, model: Any, **_kwargs: Any) -> None:
+        with self._lock:
+            self._seen.add(f"{model.service_model.endpoint_prefix}:{model.name}")
+
+    def actions(self) -> list[str]:
+        with self._lock:
+            return sorted(self._seen)
+
+
+def _system_attribute_names_as_attribute_names(
+    params: dict[str, Any], model: Any, **_kwargs: Any
+) -> None:
+    """ReceiveMessage asks for system attributes with `MessageSystemAttributeNames`; a
+    botocore whose SQS model predates it (AWS CLI v2 2.9's among them) knows only the
+    older `AttributeNames`, and with parameter validation off its serializer fails with
+    a KeyError on the unknown name. Both names ask SQS for the same attributes."""
+    if "MessageSystemAttributeNames" in params and not sdk.has_member(
+        model.input_shape, ("MessageSystemAttributeNames",)
+    ):
+        params["AttributeNames"] = params.pop("MessageSystemAttributeNames")
+
+
+def _prepare(client: Any, service: str, action_log: Optional[ActionLog]) -> None:
+    """Refuse a client whose model lacks what the core calls; adapt what differs."""
+    missing = sdk.missing_features(client.meta.service_model, service)
+    if missing:
+        raise AwsError(
+            "MissingDependency",
+            f"{sdk.describe_botocore(botocore)} has no {missing[0].describe()}",
+            sdk.upgrade_hint(botocore),
+            "CreateClient",
+        )
+    if service == "sqs":
+        client.meta.events.register(
+            "before-parameter-build.sqs.ReceiveMessage",
+            _system_attribute_names_as_attribute_names,
+        )
+    if action_log is not None:
+        action_log.attach(client)
+
+
+def session_clients(
+    create_client: Callable[..., Any],
+    region: Optional[str] = None,
+    endpoint_url: Optional[str] = None,
+    verify: Any = None,
+    config: Any = None,
+    action_log: Optional[ActionLog] = None,
+) -> Clients:
+    """Clients from a session's client constructor: boto3's `Session.client` for the
+    module and the lookup, botocore's `Session.create_client` for the CLI (the session
+    AWS CLI hands the command, with its own botocore). Target clients in other regions
+    are made by the same constructor, with the same endpoint, TLS and config."""
+    _require_botocore()
+
+    def create(service: str, in_region: Optional[str] = None) -> Any:
+        try:
+            client = create_client(
+                service,
+                region_name=in_region or region,
+                endpoint_url=endpoint_url,
+                verify=verify,
+                config=config,
+            )
+        except botocore.exceptions.BotoCoreError as error:  # no region, unknown profile, ...
+            raise aws_error(error, "CreateClient") from None
+        _prepare(client, service, action_log)
+        return client
+
+    return Clients(sqs=create("sqs"), events=create("events"), factory=create)
+
+
+def make_clients(
+    options: ConnectionOptions, pool_size: int = 10, action_log: Optional[ActionLog] = None
+) -> Clients:
+    """One boto3 session, one SQS and one EventBridge client (module and lookup).
 
     Whole-call throttling and 5xx answers are retried by botocore's adaptive
     mode, whose client-side rate limiter slows every worker sharing the client.
     """
-    if not HAS_BOTO3:
-        raise AwsError(
-            "MissingDependency", f"boto3 and botocore are required: {BOTO3_IMPORT_ERROR}"
-        )
+    boto3 = import_boto3()
     try:
         session = boto3.session.Session(
             profile_name=options.profile,
@@ -221,22 +309,52 @@ def make_clients(options: ConnectionOptions, pool_size: int = 10) -> Clients:
     if not session.region_name:
         # Even with endpoint_url, requests are signed for a region; guessing one is worse.
         raise aws_error(botocore.exceptions.NoRegionError(), "CreateSession")
-    config = client_config(pool_size, options.max_attempts, options.aws_config)
-    verify: Any = options.aws_ca_bundle or options.validate_certs
+    # As amazon.aws: a CA bundle is used only while certificates are verified at all.
+    verify: Any = (
+        options.aws_ca_bundle
+        if options.validate_certs and options.aws_ca_bundle
+        else options.validate_certs
+    )
+    return session_clients(
+        session.client,
+        region=session.region_name,
+        endpoint_url=options.endpoint_url,
+        verify=verify,
+        config=client_config(pool_size, options.max_attempts, options.aws_config),
+        action_log=action_log,
+    )
 
-    def create(service: str, region: Optional[str] = None) -> Any:
-        try:
-            return session.client(
-                service,
-                region_name=region or session.region_name,
-                endpoint_url=options.endpoint_url,
-                verify=verify,
-                config=config,
-            )
-        except botocore.exceptions.BotoCoreError as error:
-            raise aws_error(error, "CreateClient") from None
 
-    return Clients(sqs=create("sqs"), events=create("events"), factory=create)
+def import_boto3() -> Any:
+    """boto3, imported on first use: the CLI path never gets here."""
+    _require_botocore()
+    try:
+        import boto3
+    except ImportError as error:
+        raise AwsError(
+            "MissingDependency",
+            f"boto3 is required: {error}",
+            sdk.upgrade_hint(botocore),
+        ) from None
+    return boto3
+
+
+def sdk_version_warnings() -> list[str]:
+    """amazon.aws's start-up check for the module and the lookup: boto3 and botocore
+    older than the supported minimum are warned about (a run that needs a newer API is
+    refused when its client is made). Raises AwsError if boto3 cannot be imported."""
+    boto3 = import_boto3()
+    return sdk.version_warnings(botocore.__version__, boto3.__version__)
+
+
+def _require_botocore() -> None:
+    if not HAS_BOTOCORE:
+        raise AwsError(
+            "MissingDependency",
+            f"botocore is required: {BOTOCORE_IMPORT_ERROR}",
+            f"install botocore >= {sdk.MINIMUM_BOTOCORE_VERSION} "
+            f"and boto3 >= {sdk.MINIMUM_BOTO3_VERSION}",
+        )
 
 
 def resolve_queue_url(sqs: Any, queue: str) -> str:

@@ -1,4 +1,10 @@
-"""`aws eventbridge-dlq` through the real `aws` entry point against a moto server over HTTP."""
+"""`aws eventbridge-dlq` through the real `aws` entry points against a moto server over HTTP.
+
+Every test runs under AWS CLI v1 (PyPI, the venv's) and AWS CLI v2 (Debian's awscli,
+/usr/bin/aws, with its own botocore, loading the plugin through cli_legacy_plugin_path from
+a `pip install --target` style directory). Under v2 the SQS calls speak the query/XML
+protocol of its older botocore, v1's speak JSON; EventBridge is JSON in both.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +20,42 @@ from typing import Any
 import pytest
 
 from tests.support.ansible_run import REPO
-from tests.support.aws_cli import aws, cli_env
+from tests.support.aws_cli import V1, V2, V2_INSTALL_HINT, AwsCli, plugin_tree
 from tests.support.events import (
     custom_event,
     eventbridge_dlq_message,
     malformed_message,
     s3_cloudtrail_event,
 )
+from tests.support.fault_proxy import fault_proxy
 from tests.support.world import World
 
 FAST = ["--wait-seconds", "0", "--empty-receives", "1"]
 
 
+@pytest.fixture(scope="module", params=[V1, V2], ids=["v1", "v2"])
+def cli(request: pytest.FixtureRequest) -> AwsCli:
+    return usable(request.param)
+
+
+def usable(chosen: AwsCli) -> AwsCli:
+    reason = chosen.missing()
+    if reason is not None:
+        hint = f" ({V2_INSTALL_HINT})" if chosen is V2 else ""
+        pytest.skip(f"AWS CLI {chosen.name}: {reason}{hint}")
+    return chosen
+
+
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    base = tmp_path_factory.mktemp("aws-cli")
-    return cli_env(base)
+def env(cli: AwsCli, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    base = tmp_path_factory.mktemp(f"aws-cli-{cli.name}")
+    return cli.env(base, plugin_tree(base))
+
+
+@pytest.fixture(scope="module")
+def v2_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("aws-cli-v2-only")
+    return usable(V2).env(base, plugin_tree(base))
 
 
 def canonical(value: Any) -> str:
@@ -42,13 +68,15 @@ def dlq_with(world: World, *messages: dict[str, Any]) -> str:
     return url
 
 
-def test_peek_json_takes_an_http_queue_url_as_is(world: World, env: dict[str, str]) -> None:
+def test_peek_json_takes_an_http_queue_url_as_is(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
     # The moto URL is http://127.0.0.1:PORT/...: fetched as a parameter file it would be the
     # body of a GET, not a queue URL.
     dlq = dlq_with(world, eventbridge_dlq_message(s3_cloudtrail_event()), malformed_message())
     before = world.visible_ids(dlq)
 
-    run = aws(env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq)
+    run = cli.run(env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq)
 
     assert run.returncode == 0, run.stderr
     items = {item["origin"] + str(item["redrivable"]): item for item in json.loads(run.stdout)}
@@ -57,13 +85,16 @@ def test_peek_json_takes_an_http_queue_url_as_is(world: World, env: dict[str, st
     assert good["event"]["source"] == "aws.s3"
     assert good["entry"]["Source"] == "redrive.aws.s3"
     assert (bad["reason"], bad["attributes"]["error_code"]) == ("invalid_json", "INVALID_JSON")
+    # System attributes arrive under both CLIs (v2's botocore knows them as AttributeNames);
+    # the test's own look at the queue was the first receive, the peek the second.
+    assert good["receive_count"] == 2 and good["sent_at"].endswith("Z")
     assert world.visible_ids(dlq) == before
 
 
-def test_peek_table(world: World, env: dict[str, str]) -> None:
+def test_peek_table(world: World, cli: AwsCli, env: dict[str, str]) -> None:
     dlq = dlq_with(world, eventbridge_dlq_message(s3_cloudtrail_event()), malformed_message())
 
-    run = aws(
+    run = cli.run(
         env, world.endpoint_url, "--output", "table", "eventbridge-dlq", "peek", "--queue", dlq
     )
 
@@ -84,12 +115,12 @@ def test_peek_table(world: World, env: dict[str, str]) -> None:
     assert any("INVALID_JSON" in line and line.endswith("no: invalid_json") for line in lines)
 
 
-def test_dry_run_changes_nothing(world: World, env: dict[str, str]) -> None:
+def test_dry_run_changes_nothing(world: World, cli: AwsCli, env: dict[str, str]) -> None:
     capture = world.capture()
     dlq = dlq_with(world, *(eventbridge_dlq_message(custom_event(n)) for n in range(3)))
     before = world.visible_ids(dlq)
 
-    run = aws(
+    run = cli.run(
         env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq, "--dry-run", *FAST
     )
 
@@ -101,13 +132,15 @@ def test_dry_run_changes_nothing(world: World, env: dict[str, str]) -> None:
     assert world.captured_events(capture) == []
 
 
-def test_redrive_delivers_and_empties_the_dlq(world: World, env: dict[str, str]) -> None:
+def test_redrive_delivers_and_empties_the_dlq(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
     capture = world.capture()
     events = [s3_cloudtrail_event(), custom_event(1), custom_event(2)]
     dlq = dlq_with(world, *(eventbridge_dlq_message(event) for event in events))
 
     # By name: the CLI's region (from the config file) and endpoint find the queue.
-    run = aws(
+    run = cli.run(
         env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", world.name("dlq"), *FAST
     )
 
@@ -123,14 +156,69 @@ def test_redrive_delivers_and_empties_the_dlq(world: World, env: dict[str, str])
     assert {event["source"] for event in delivered} == {"redrive.aws.s3", "com.example.shop"}
 
 
+def test_redrive_through_faults_delivers_every_event(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
+    # PutEvents is JSON under both CLIs, so the proxy can throttle its entries and whole
+    # calls and lose one answer; v2's SQS calls (query protocol) pass through unchanged.
+    capture = world.capture()
+    events = [custom_event(n) for n in range(12)]
+    dlq = dlq_with(world, *(eventbridge_dlq_message(event) for event in events))
+    with fault_proxy(world.endpoint_url, seed=3) as proxy:
+        proxy.fail_entries("ThrottlingException", count=4)
+        proxy.fail_entries("InternalFailure", count=2)
+        proxy.fail_calls("PutEvents", "ThrottlingException", count=2)
+        proxy.drop_responses("PutEvents", count=1)
+
+        run = cli.run(
+            env, proxy.url, "eventbridge-dlq", "redrive", "--queue", dlq, "--concurrency", "2",
+            *FAST,
+        )  # fmt: skip
+        put_calls = proxy.calls["PutEvents"]
+
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["redriven"], summary["kept"], summary["delete_failures"]) == (12, 0, 0)
+    assert world.depth(dlq) == {"visible": 0, "in_flight": 0}
+    delivered = [event["detail"]["orderId"] for event in world.captured_events(capture)]
+    wanted = sorted(event["detail"]["orderId"] for event in events)
+    assert sorted(set(delivered)) == wanted
+    # Only the batch whose answer was lost may have been put twice.
+    assert len(delivered) - len(wanted) <= 10
+    assert put_calls >= 2 + 2 + 1  # the throttled calls, the lost answer and the retries
+
+
+def test_quarantine_copies_then_deletes_with_the_reason(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
+    # SendMessageBatch with message attributes, under v2 as query-protocol map members.
+    bad = malformed_message()
+    dlq = dlq_with(world, bad, eventbridge_dlq_message(custom_event(1)))
+    quarantine = world.queue("quarantine")
+
+    run = cli.run(
+        env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq,
+        "--quarantine-queue", world.name("quarantine"), *FAST,
+    )  # fmt: skip
+
+    assert run.returncode == 2, run.stderr  # something was quarantined
+    summary = json.loads(run.stdout)
+    assert (summary["redriven"], summary["quarantined"], summary["kept"]) == (1, 1, 0)
+    assert world.depth(dlq) == {"visible": 0, "in_flight": 0}
+    (moved,) = world.drain(quarantine)
+    assert moved["Body"] == bad["MessageBody"]
+    assert moved["MessageAttributes"]["REDRIVE_REASON"]["StringValue"] == "invalid_json"
+    assert moved["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "INVALID_JSON"
+
+
 def test_kept_message_exits_2_with_progress_on_a_terminal(
-    world: World, env: dict[str, str]
+    world: World, cli: AwsCli, env: dict[str, str]
 ) -> None:
     capture = world.capture()
     dlq = dlq_with(world, eventbridge_dlq_message(custom_event(1)), malformed_message())
     terminal, stderr = pty.openpty()
     try:
-        run = aws(
+        run = cli.run(
             env,
             world.endpoint_url,
             "eventbridge-dlq",
@@ -179,47 +267,92 @@ def read_all(fd: int) -> str:
     ],
 )
 def test_errors_exit_1_with_one_clear_line(
-    world: World, env: dict[str, str], args: list[str] | None, message: str
+    world: World, cli: AwsCli, env: dict[str, str], args: list[str] | None, message: str
 ) -> None:
     if args is None:
         args = []
     elif args[0] != "--queue":
         args = ["--queue", world.queue("dlq"), *args]
-    run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive", *args)
+    run = cli.run(env, world.endpoint_url, "eventbridge-dlq", "redrive", *args)
     assert run.returncode == 1
     assert message in run.stderr
     assert run.stdout == ""
 
 
-def test_other_commands_work_with_the_plugin_configured(world: World, env: dict[str, str]) -> None:
+def test_other_commands_work_with_the_plugin_configured(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
     dlq = world.queue("dlq")
-    run = aws(env, world.endpoint_url, "sqs", "list-queues", "--queue-name-prefix", world.prefix)
+    run = cli.run(
+        env, world.endpoint_url, "sqs", "list-queues", "--queue-name-prefix", world.prefix
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["QueueUrls"] == [dlq]
 
 
 def test_a_broken_collection_breaks_only_eventbridge_dlq(
-    world: World, env: dict[str, str], tmp_path: Path
+    world: World, cli: AwsCli, tmp_path: Path
 ) -> None:
     # Only the plugin file is there: module_utils cannot be imported.
     broken = tmp_path / "broken"
     shutil.copytree(REPO / "cli", broken / "ansible_collections/redrive/eventbridge/cli")
-    broken_env = {**env, "PYTHONPATH": str(broken)}
+    broken_env = cli.env(tmp_path, broken)
     dlq = world.queue("dlq")
 
-    listing = aws(
+    listing = cli.run(
         broken_env, world.endpoint_url, "sqs", "list-queues", "--queue-name-prefix", world.prefix
     )
-    peek = aws(broken_env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq)
+    peek = cli.run(broken_env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq)
 
     assert listing.returncode == 0 and json.loads(listing.stdout)["QueueUrls"] == [dlq]
     assert peek.returncode == 1
     assert peek.stderr.startswith("aws eventbridge-dlq: error: cannot import ")
 
 
+def test_v2_loads_the_plugin_from_cli_legacy_plugin_path_only(
+    world: World, v2_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = v2_env
+    assert "PYTHONPATH" not in env  # nothing from the venv
+    config = Path(env["AWS_CONFIG_FILE"]).read_text()
+    without_path = tmp_path / "config"
+    without_path.write_text(
+        "\n".join(line for line in config.splitlines() if "cli_legacy_plugin_path" not in line)
+    )
+
+    run = V2.run(
+        {**env, "AWS_CONFIG_FILE": str(without_path)}, world.endpoint_url, "eventbridge-dlq", "help"
+    )
+
+    assert run.returncode != 0
+    assert "Invalid choice" in run.stderr or "invalid choice" in run.stderr
+
+
+def test_v2_fails_to_import_the_boto3_beside_the_plugin(v2_env: dict[str, str]) -> None:
+    """The failure AWS CLI v2 users met: the plugin tree holds PyPI's boto3 (a dependency
+    pip installs with it), and boto3 cannot import against the CLI's own botocore. Every
+    test above passes under v2 only because the CLI path never imports boto3."""
+    env = v2_env
+    config = Path(env["AWS_CONFIG_FILE"]).read_text()
+    tree = next(
+        line.split("=", 1)[1].strip()
+        for line in config.splitlines()
+        if line.startswith("cli_legacy_plugin_path")
+    )
+    script = f"import sys, awscli; sys.path.append({tree!r}); import boto3"
+    python = Path(os.path.realpath(V2.executable)).read_text().splitlines()[0][2:].strip()
+
+    run = subprocess.run(
+        [python, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+
+    assert run.returncode != 0
+    assert "awscli/botocore" in run.stderr
+
+
 @pytest.mark.parametrize("command", [["eventbridge-dlq"], ["eventbridge-dlq", "redrive"]])
-def test_help_renders_with_exit_codes(env: dict[str, str], command: list[str]) -> None:
-    run = aws(env, None, *command, "help")
+def test_help_renders_with_exit_codes(cli: AwsCli, env: dict[str, str], command: list[str]) -> None:
+    run = cli.run(env, None, *command, "help")
     assert run.returncode == 0, run.stderr
     text = re.sub(".\b", "", run.stdout)  # groff's overstrike bold
     assert "Exit codes" in text and "130 - interrupted" in text

@@ -15,6 +15,9 @@ from ansible_collections.redrive.eventbridge.plugins.doc_fragments.connection im
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils import options
 from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import ConnectionOptions
+from ansible_collections.redrive.eventbridge.plugins.module_utils.connection import (
+    lookup_option_names as connection_option_names,
+)
 from ansible_collections.redrive.eventbridge.plugins.module_utils.planning import (
     Planner,
     PlanSettings,
@@ -94,7 +97,7 @@ def test_own_options() -> None:
 
 def test_connection_options_are_those_of_the_fragment_and_of_aws_py() -> None:
     fragment = yaml.safe_load(ModuleDocFragment.PLUGINS)["options"]
-    names = set(CONSTANTS["CONNECTION_OPTIONS"])
+    names = set(connection_option_names())
     assert names == set(fragment)
     assert names == set(ConnectionOptions.__dataclass_fields__) - {"max_attempts"}
     assert not names & set(DOC_OPTIONS), "connection options come from the fragment only"
