@@ -22,6 +22,7 @@ call, receiving with a visibility timeout of 0.
 from __future__ import annotations
 
 import concurrent.futures
+import enum
 import random
 import signal
 import threading
@@ -56,7 +57,7 @@ from .planning import (
 from .queue_ops import DEFAULT_MAX_MESSAGE_BYTES, SQS_BATCH, QueueOps, chunks
 from .records import DlqRecord, parse_message
 from .routing import DeliverTo
-from .settle import Deleter, PreviewSettler, Settlement, Settler
+from .settle import Deleter, HandBack, PreviewSettler, Settlement, Settler
 from .targets import sender_for
 
 Progress = Callable[[dict[str, Any]], None]
@@ -197,11 +198,19 @@ class Budget:
                 self._left += amount
 
 
+class Mode(enum.Enum):
+    RUN = "run"  # receive, deliver, delete: the module, the CLI, a scheduled function
+    CHECK = "check"  # receive with visibility 0, deliver, delete, send and hide nothing
+    HANDED = "handed"  # a batch a Lambda event source mapping received and will delete
+
+
 class Redrive:
     """One run over one queue. `run()` once; `stop()` from any thread.
 
-    With `preview`, the run is check mode: it receives with a visibility timeout of 0,
-    delivers, deletes, sends and hides nothing, and reports what a real run would do.
+    In Mode.CHECK (`preview`), the run is check mode: it receives with a visibility
+    timeout of 0, delivers, deletes, sends and hides nothing, and reports what a real run
+    would do. In Mode.HANDED, `settle_batch` takes messages someone else received and
+    says which of them were not done; nothing is received, deleted or made visible.
     """
 
     def __init__(
@@ -213,14 +222,19 @@ class Redrive:
         preview: bool = False,
         preview_limit: Optional[int] = None,
         make_sender: Optional[Callable[[Destination], Sender]] = None,
+        mode: Optional[Mode] = None,
     ) -> None:
         settings.validate()
         self.settings = settings
         self.clients = clients
-        self.preview = preview
+        self.mode = mode or (Mode.CHECK if preview else Mode.RUN)
+        self.preview = self.mode is Mode.CHECK
         self.seams = seams
         self.tally = Tally(
-            settings.kept_limit, settings.include_bodies, seams.clock, list_every_message=preview
+            settings.kept_limit,
+            settings.include_bodies,
+            seams.clock,
+            list_every_message=self.preview,
         )
         self.queue = QueueOps(clients.sqs, settings.queue_url, self.tally.call, seams.sleep)
         self.ledger = Ledger()
@@ -232,7 +246,8 @@ class Redrive:
         )
         self._progress = progress
         self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()
-        self._budget = Budget(preview_limit if preview else settings.max_messages)
+        self._budget = Budget(preview_limit if self.preview else settings.max_messages)
+        self._hand_back = HandBack()
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._empty_workers = Counter()
@@ -256,14 +271,14 @@ class Redrive:
         )
         self._settler: Union[Settler, PreviewSettler]
         self._dispatcher: Union[Dispatcher, PreviewDispatcher]
-        if preview:
+        if self.preview:
             self._settler = PreviewSettler(self.tally, quarantine is not None)
             self._dispatcher = PreviewDispatcher()
         else:
             self._settler = Settler(
                 self.ledger,
                 self.tally,
-                self._deleter,
+                self._hand_back if self.mode is Mode.HANDED else self._deleter,
                 settings.queue_url,
                 quarantine,
                 _once(quarantine.max_message_bytes) if quarantine else _default_message_bytes,
@@ -319,6 +334,28 @@ class Redrive:
         finally:
             self._visibility_pool.shutdown(wait=True)
         return self._result(interrupted)
+
+    def settle_batch(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """Deliver a batch received by someone else (a Lambda event source mapping) and
+        say which messages are not done: `not_done` lists their ids, in order. Delivered
+        messages, their copies and quarantined ones are done; the mapping deletes them."""
+        if self.mode is not Mode.HANDED:
+            raise ValueError("settle_batch needs Mode.HANDED")
+        records = [parse_message(message) for message in messages]
+        fresh = self.ledger.take_new(records)
+        self.tally.count("received", len(fresh))
+        try:
+            self._process(fresh)
+        except AwsError as error:
+            self._fail(error)
+        finally:
+            self._delete_pool.shutdown(wait=True)
+            self._visibility_pool.shutdown(wait=True)
+        result = self._result(False)
+        result["stopped_by"] = "error" if self._fatal is not None else "batch"
+        done = self._hand_back.done
+        result["not_done"] = [r.message_id for r in records if r.message_id not in done]
+        return result
 
     def _result(self, interrupted: bool) -> dict[str, Any]:
         result = self.tally.result()
@@ -622,4 +659,4 @@ def _restore_sigterm(previous: Any) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-__all__ = ["Failure", "Kind", "Redrive", "RedriveSettings", "Seams", "SettingsError"]
+__all__ = ["Failure", "Kind", "Mode", "Redrive", "RedriveSettings", "Seams", "SettingsError"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 from .aws import AwsError
 from .delivery import Destination
@@ -129,6 +129,22 @@ class Deleter:
                 self._tally.delete_failed(message_id, code)
 
 
+class Deletes(Protocol):
+    def submit(self, message_ids: list[str]) -> Optional[Future]: ...
+
+
+class HandBack:
+    """In place of the Deleter when a Lambda event source mapping handed the batch over:
+    the mapping deletes what the function reports done, so this only notes what is done."""
+
+    def __init__(self) -> None:
+        self.done: set[str] = set()
+
+    def submit(self, message_ids: list[str]) -> Optional[Future]:
+        self.done.update(message_ids)
+        return None
+
+
 class Settler:
     """Real runs: delete what was delivered, quarantine or park the rest."""
 
@@ -136,7 +152,7 @@ class Settler:
         self,
         ledger: Ledger,
         tally: Tally,
-        deleter: Deleter,
+        deleter: Deletes,
         source_queue: str,
         quarantine: Optional[QueueOps],
         quarantine_bytes: Callable[[], int],

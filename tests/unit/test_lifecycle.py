@@ -18,6 +18,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.dedupe import 
     DedupeRegistry,
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import (
+    Mode,
     Redrive,
     RedriveSettings,
     Seams,
@@ -557,3 +558,32 @@ def test_check_mode_runs_the_pipeline_without_a_mutating_call() -> None:
         "duplicates_skipped",
         "quarantined",
     }
+
+
+def test_a_handed_batch_reports_exactly_what_is_not_done_and_deletes_nothing() -> None:
+    sqs, events = FakeSqs(), FakeEvents(fail=failing_order("ORD-00003", "ThrottlingException"))
+    for number in range(5):
+        add(sqs, custom_event(number))
+    sqs.add("not json")
+    messages = sqs.receive_message(QueueUrl=QUEUE, MaxNumberOfMessages=10, VisibilityTimeout=30)
+    calls_before = dict(sqs.calls)
+    settings = RedriveSettings(
+        QUEUE,
+        deliver_to=DeliverTo.BUS,
+        quarantine_queue_url=QUARANTINE,
+        entry_attempts=2,
+    )
+    engine = Redrive(Clients(sqs, events), settings, seams=inline_seams(), mode=Mode.HANDED)
+
+    result = engine.settle_batch(messages["Messages"])
+
+    throttled = next(m["MessageId"] for m in messages["Messages"] if "ORD-00003" in m["Body"])
+    assert result["not_done"] == [throttled]
+    assert (result["redriven"], result["quarantined"], result["kept"]) == (4, 1, 1)
+    assert {k: v for k, v in sqs.calls.items() if calls_before.get(k) != v} == {
+        "SendMessageBatch": 1
+    }
+
+
+def failing_order(order: str, code: str):
+    return lambda entry, attempt: code if order in entry["Detail"] else None
