@@ -11,7 +11,7 @@ from typing import Any, Optional
 import boto3
 import botocore.config
 
-from .events import ACCOUNT, REGION
+from .events import ACCOUNT, REGION, rule_arn
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -67,6 +67,16 @@ class World:
             Targets=[{"Id": "capture", "Arn": self.queue_arn(queue_url)}],
         )
         return queue_url
+
+    def failed_rule(self, queue_url: str, pattern: Optional[dict[str, Any]] = None) -> str:
+        """A rule on the default bus with `queue_url` as its target: the rule and target a
+        DLQ message names when that target's delivery failed. Returns the rule ARN."""
+        name = self.name(f"rule-{uuid.uuid4().hex[:6]}")
+        self.events.put_rule(Name=name, EventPattern=json.dumps(pattern or {"account": [ACCOUNT]}))
+        self.events.put_targets(
+            Rule=name, Targets=[{"Id": "failed", "Arn": self.queue_arn(queue_url)}]
+        )
+        return rule_arn(name)
 
     def send(self, queue_url: str, messages: Iterable[dict[str, Any]]) -> list[str]:
         """Send send_message kwargs; return the message ids in order."""
