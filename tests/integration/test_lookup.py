@@ -323,8 +323,7 @@ def test_example_playbook_looks_then_redrives(world: World, tmp_path: Path) -> N
     """examples/look_then_redrive.yml, as shipped, against moto."""
     dlq = world.queue("dlq")
     # The messages' target, behind the rule that failed to deliver to it.
-    capture = world.queue("billing")
-    failed = {"rule": world.failed_rule(capture), "target_arn": world.queue_arn(capture)}
+    capture, failed = world.capture_rule()
     wanted = [
         eventbridge_dlq_message(custom_event(1), error_code="CONNECTION_FAILURE", **failed),
         eventbridge_dlq_message(s3_cloudtrail_event(), error_code="THROTTLING", **failed),

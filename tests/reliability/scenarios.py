@@ -910,8 +910,7 @@ def secrets(world: World, base: Path) -> list[Row]:
     event = custom_event(7)
     event["detail"]["note"] = BODY_MARKER
     poison = custom_event(8, detail=[BODY_MARKER])
-    target = world.queue("secrets-target")
-    failed = {"rule": world.failed_rule(target), "target_arn": world.queue_arn(target)}
+    _target, failed = world.capture_rule()
     world.send(
         dlq,
         [

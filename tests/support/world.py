@@ -54,6 +54,13 @@ class World:
 
     def capture(self, bus: str = "default", pattern: Optional[dict[str, Any]] = None) -> str:
         """A rule on `bus` sending every matching event to a new capture queue."""
+        return self.capture_rule(bus, pattern)[0]
+
+    def capture_rule(
+        self, bus: str = "default", pattern: Optional[dict[str, Any]] = None
+    ) -> tuple[str, dict[str, str]]:
+        """A capture queue behind a new rule, and what a DLQ message of that rule and target
+        names: `{"rule": RULE_ARN, "target_arn": TARGET_ARN}` for eventbridge_dlq_message."""
         queue_url = self.queue(f"capture-{uuid.uuid4().hex[:6]}")
         rule = self.name(f"capture-{uuid.uuid4().hex[:6]}")
         self.events.put_rule(
@@ -66,17 +73,7 @@ class World:
             EventBusName=bus,
             Targets=[{"Id": "capture", "Arn": self.queue_arn(queue_url)}],
         )
-        return queue_url
-
-    def failed_rule(self, queue_url: str, pattern: Optional[dict[str, Any]] = None) -> str:
-        """A rule on the default bus with `queue_url` as its target: the rule and target a
-        DLQ message names when that target's delivery failed. Returns the rule ARN."""
-        name = self.name(f"rule-{uuid.uuid4().hex[:6]}")
-        self.events.put_rule(Name=name, EventPattern=json.dumps(pattern or {"account": [ACCOUNT]}))
-        self.events.put_targets(
-            Rule=name, Targets=[{"Id": "failed", "Arn": self.queue_arn(queue_url)}]
-        )
-        return rule_arn(name)
+        return queue_url, {"rule": rule_arn(rule, bus), "target_arn": self.queue_arn(queue_url)}
 
     def send(self, queue_url: str, messages: Iterable[dict[str, Any]]) -> list[str]:
         """Send send_message kwargs; return the message ids in order."""
