@@ -541,28 +541,27 @@ def _ignore_case_operand(operand: Any, path: tuple[str, ...], what: str) -> Opti
     return _need_string(operand["equals-ignore-case"], path, f"{what} equals-ignore-case")
 
 
-def _parse_prefix(operand: Any, path: tuple[str, ...]) -> _Condition:
-    folded = _ignore_case_operand(operand, path, "prefix")
+def _parse_affix(
+    operand: Any, path: tuple[str, ...], name: str, test: Callable[[str, str], bool]
+) -> _Condition:
+    """`prefix` and `suffix`: a string, or `{"equals-ignore-case": string}`."""
+    folded = _ignore_case_operand(operand, path, name)
     if folded is not None:
         lowered = folded.lower()
         return _Condition(
-            lambda v: isinstance(v, str) and v.lower().startswith(lowered),
-            f"prefix {_show(folded)} (ignoring case)",
+            lambda v: isinstance(v, str) and test(v.lower(), lowered),
+            f"{name} {_show(folded)} (ignoring case)",
         )
-    text = _need_string(operand, path, "prefix")
-    return _Condition(lambda v: isinstance(v, str) and v.startswith(text), f"prefix {_show(text)}")
+    text = _need_string(operand, path, name)
+    return _Condition(lambda v: isinstance(v, str) and test(v, text), f"{name} {_show(text)}")
+
+
+def _parse_prefix(operand: Any, path: tuple[str, ...]) -> _Condition:
+    return _parse_affix(operand, path, "prefix", str.startswith)
 
 
 def _parse_suffix(operand: Any, path: tuple[str, ...]) -> _Condition:
-    folded = _ignore_case_operand(operand, path, "suffix")
-    if folded is not None:
-        lowered = folded.lower()
-        return _Condition(
-            lambda v: isinstance(v, str) and v.lower().endswith(lowered),
-            f"suffix {_show(folded)} (ignoring case)",
-        )
-    text = _need_string(operand, path, "suffix")
-    return _Condition(lambda v: isinstance(v, str) and v.endswith(text), f"suffix {_show(text)}")
+    return _parse_affix(operand, path, "suffix", str.endswith)
 
 
 def _parse_equals_ignore_case(operand: Any, path: tuple[str, ...]) -> _Condition:

@@ -305,7 +305,45 @@ def _fifo_fields(
 # --- one sender per target type ------------------------------------------------------
 
 
-class SqsSender:
+class _MessageBatchSender:
+    """SendMessageBatch and PublishBatch: up to ten messages named by Id, answered in
+    `Successful[]`/`Failed[]` by Id; a FIFO queue or topic gets a group and a deduplication
+    id. Subclasses name the API, the body's field and the size limit."""
+
+    action: str
+    body_field: str
+    what: str
+    max_items = SQS_MAX_MESSAGES
+
+    def __init__(self, destination: Destination, limit: int, max_request_bytes: int) -> None:
+        self._fifo = destination.arn.endswith(".fifo")
+        self._group_id = _setting(destination, "SqsParameters", "MessageGroupId")
+        self.max_bytes = min(limit, max_request_bytes)
+        self.max_item_bytes = self.max_bytes
+
+    def size(self, delivery: Delivery) -> int:
+        return utf8_len(delivery.payload)
+
+    def send(self, batch: Sequence[Delivery]) -> list[Answer]:
+        return send_prepared(batch, self._entry, self._put)
+
+    def _entry(self, delivery: Delivery) -> Prepared:
+        size = self.size(delivery)
+        if size > self.max_item_bytes:
+            return too_large(size, self.max_item_bytes, self.what)
+        entry: dict[str, Any] = {self.body_field: delivery.payload}
+        if self._fifo:
+            entry.update(_fifo_fields(delivery, self._group_id, _rule_arn(delivery)))
+        return entry
+
+    def _put(self, entries: list[dict[str, Any]]) -> list[Answer]:
+        return id_answers(self._call(_with_ids(entries)), len(entries))
+
+    def _call(self, entries: list[dict[str, Any]]) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+
+class SqsSender(_MessageBatchSender):
     """SendMessageBatch to a queue; FIFO queues get a group and a deduplication id.
 
     EventBridge itself requires content-based deduplication on a FIFO queue target
@@ -314,78 +352,38 @@ class SqsSender:
     """
 
     action = "SendMessageBatch"
-    max_items = SQS_MAX_MESSAGES
+    body_field = "MessageBody"
+    what = "SQS messages"
 
     def __init__(self, sqs: Any, destination: Destination, max_request_bytes: int) -> None:
+        super().__init__(destination, SQS_MAX_BATCH_BYTES, max_request_bytes)
         self._sqs = sqs
         self._url = queue_url(sqs, destination.arn)
-        self._fifo = destination.arn.endswith(".fifo")
-        self._group_id = _setting(destination, "SqsParameters", "MessageGroupId")
-        self.max_bytes = min(SQS_MAX_BATCH_BYTES, max_request_bytes)
-        self.max_item_bytes = self.max_bytes
 
-    def size(self, delivery: Delivery) -> int:
-        return utf8_len(delivery.payload)
-
-    def send(self, batch: Sequence[Delivery]) -> list[Answer]:
-        return send_prepared(batch, self._entry, self._put)
-
-    def _entry(self, delivery: Delivery) -> Prepared:
-        size = self.size(delivery)
-        if size > self.max_item_bytes:
-            return too_large(size, self.max_item_bytes, "SQS messages")
-        entry: dict[str, Any] = {"MessageBody": delivery.payload}
-        if self._fifo:
-            entry.update(_fifo_fields(delivery, self._group_id, _rule_arn(delivery)))
-        return entry
-
-    def _put(self, entries: list[dict[str, Any]]) -> list[Answer]:
-        response = _call(
-            self.action,
-            self._sqs.send_message_batch,
-            QueueUrl=self._url,
-            Entries=_with_ids(entries),
-        )
-        return id_answers(response, len(entries))
+    def _call(self, entries: list[dict[str, Any]]) -> Mapping[str, Any]:
+        return _call(self.action, self._sqs.send_message_batch, QueueUrl=self._url, Entries=entries)
 
 
-class SnsSender:
+class SnsSender(_MessageBatchSender):
     """PublishBatch to a topic; FIFO topics as FIFO queues."""
 
     action = "PublishBatch"
+    body_field = "Message"
+    what = "SNS messages"
     max_items = SNS_MAX_MESSAGES
 
     def __init__(self, sns: Any, destination: Destination, max_request_bytes: int) -> None:
+        super().__init__(destination, SNS_MAX_BATCH_BYTES, max_request_bytes)
         self._sns = sns
         self._topic = destination.arn
-        self._fifo = destination.arn.endswith(".fifo")
-        self._group_id = _setting(destination, "SqsParameters", "MessageGroupId")
-        self.max_bytes = min(SNS_MAX_BATCH_BYTES, max_request_bytes)
-        self.max_item_bytes = self.max_bytes
 
-    def size(self, delivery: Delivery) -> int:
-        return utf8_len(delivery.payload)
-
-    def send(self, batch: Sequence[Delivery]) -> list[Answer]:
-        return send_prepared(batch, self._entry, self._put)
-
-    def _entry(self, delivery: Delivery) -> Prepared:
-        size = self.size(delivery)
-        if size > self.max_item_bytes:
-            return too_large(size, self.max_item_bytes, "SNS messages")
-        entry: dict[str, Any] = {"Message": delivery.payload}
-        if self._fifo:
-            entry.update(_fifo_fields(delivery, self._group_id, _rule_arn(delivery)))
-        return entry
-
-    def _put(self, entries: list[dict[str, Any]]) -> list[Answer]:
-        response = _call(
+    def _call(self, entries: list[dict[str, Any]]) -> Mapping[str, Any]:
+        return _call(
             self.action,
             self._sns.publish_batch,
             TopicArn=self._topic,
-            PublishBatchRequestEntries=_with_ids(entries),
+            PublishBatchRequestEntries=entries,
         )
-        return id_answers(response, len(entries))
 
 
 class LambdaSender:

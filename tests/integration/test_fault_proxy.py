@@ -9,21 +9,20 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
 
 from tests.support.fault_proxy import FaultProxy, entry_size, fault_proxy
 from tests.support.moto_server import moto_server
+from tests.support.world import client as world_client
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def client(service: str, url: str, attempts: int = 1) -> Any:
-    config = botocore.config.Config(retries={"total_max_attempts": attempts, "mode": "standard"})
-    return boto3.client(service, endpoint_url=url, region_name=REGION, config=config, **CREDENTIALS)
+    return world_client(service, url, attempts=attempts)
 
 
 @pytest.fixture(scope="module")

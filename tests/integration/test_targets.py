@@ -17,8 +17,6 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any, Optional
 
-import boto3
-import botocore.config
 import pytest
 
 from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import AwsError, Clients
@@ -58,6 +56,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.targets import
 )
 from tests.support.events import ACCOUNT, REGION, custom_event, rule_arn
 from tests.support.fault_proxy import FaultProxy, fault_proxy
+from tests.support.world import client as world_client
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 RULE = rule_arn("forward-orders", bus="orders")
@@ -66,8 +65,7 @@ MAX_REQUEST_BYTES = 262_144
 
 
 def client(service: str, url: str, region: str = REGION) -> Any:
-    config = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
-    return boto3.client(service, endpoint_url=url, region_name=region, config=config, **CREDENTIALS)
+    return world_client(service, url, attempts=1, region=region)
 
 
 @pytest.fixture(scope="module")

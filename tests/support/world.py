@@ -16,12 +16,13 @@ from .events import ACCOUNT, REGION, rule_arn
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-def client(service: str, endpoint_url: str) -> Any:
+def client(service: str, endpoint_url: str, attempts: int = 3, region: str = REGION) -> Any:
+    """A test client; `attempts` counts the first try (1: a fault reaches the caller)."""
     return boto3.client(
         service,
         endpoint_url=endpoint_url,
-        region_name=REGION,
-        config=botocore.config.Config(retries={"max_attempts": 2, "mode": "standard"}),
+        region_name=region,
+        config=botocore.config.Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
         **CREDENTIALS,
     )
 
