@@ -769,7 +769,7 @@ def settings_table() -> str:
     rows = [
         "| variable | value | default | modes | what it sets |",
         "| --- | --- | --- | --- | --- |",
-        f"| `{QUEUE_VARIABLE}` | queue name, URL or ARN | | both | The DLQ a scheduled run "
+        f"| `{QUEUE_VARIABLE}` | queue name, URL or ARN |  | both | The DLQ a scheduled run "
         "drains; with a mapping, if set, it must be the mapping's queue. |",
     ]
     for option in OPTIONS:

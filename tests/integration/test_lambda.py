@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 
 from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime import (
     LambdaSettingsError,
@@ -557,3 +558,63 @@ def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> Non
     result = json.loads(ran.stdout.split("RESULT ", 1)[1])
     assert (result["redriven"], result["stopped_by"]) == (3, "drained")
     assert orders.delivered_orders() == ["ORD-00000", "ORD-00001", "ORD-00002"]
+
+
+# ---- the example template ------------------------------------------------------------
+
+TEMPLATE = REPO / "examples" / "lambda" / "template.yaml"
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms (!Ref, !GetAtt, !Sub, ...) as plain values."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        return {name: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node, deep=True)}
+    return {name: loader.construct_mapping(node, deep=True)}
+
+
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def test_the_template_passes_cfn_lint() -> None:
+    linted = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime import (
+        OPTION_BY_VARIABLE,
+        QUEUE_VARIABLE,
+    )
+
+    template = yaml.load(TEMPLATE.read_text(), Loader=CloudFormationLoader)
+    resources = template["Resources"]
+    function = resources["Function"]["Properties"]
+    mapping = resources["EventSourceMapping"]["Properties"]
+    dlq = resources["DeadLetterQueue"]["Properties"]
+
+    assert function["Handler"] == (
+        "ansible_collections.redrive.eventbridge.handlers.lambda_redrive.handler"
+    )
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": "DeadLetterQueue.Arn"}
+    assert "MaximumConcurrency" in mapping["ScalingConfig"]
+    # AWS: the source queue's visibility timeout at least six times the function timeout
+    # (plus the batching window, when there is one).
+    window = mapping.get("MaximumBatchingWindowInSeconds", 0)
+    assert dlq["VisibilityTimeout"] >= 6 * function["Timeout"] + window
+    settings = set(function["Environment"]["Variables"])
+    assert settings <= {QUEUE_VARIABLE, *OPTION_BY_VARIABLE}
+    assert "QUARANTINE_QUEUE" in settings
+    schedule_input = json.loads(resources["Schedule"]["Properties"]["Target"]["Input"])
+    assert set(schedule_input) == {"redrive"}
