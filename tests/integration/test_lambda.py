@@ -618,3 +618,29 @@ def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
     assert "QUARANTINE_QUEUE" in settings
     schedule_input = json.loads(resources["Schedule"]["Properties"]["Target"]["Input"])
     assert set(schedule_input) == {"redrive"}
+
+
+def test_the_wheel_holds_the_handler_where_the_handler_string_says(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    package = "ansible_collections/redrive/eventbridge"
+    assert f"{package}/handlers/lambda_redrive.py" in names
+    assert f"{package}/plugins/module_utils/lambda_runtime.py" in names
