@@ -32,7 +32,7 @@ def sources(repo: Path = REPO) -> list[str]:
         for folder in ("handlers", "plugins/module_utils")
         for path in (repo / folder).glob("*.py")
     ]
-    return sorted(name for name in found if name not in LEFT_OUT) + ["LICENSE"]
+    return [*sorted(name for name in found if name not in LEFT_OUT), "LICENSE"]
 
 
 def build(output: Path = DEFAULT_OUTPUT, repo: Path = REPO) -> Path:

@@ -11,6 +11,7 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -22,7 +23,6 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime
     UnsafeSetup,
 )
 from tests.support.events import (
-    REGION,
     custom_event,
     eventbridge_dlq_message,
     rule_arn,
@@ -38,7 +38,7 @@ from tests.support.lambda_events import (
     rule_schedule_event,
     scheduler_event,
 )
-from tests.support.world import World
+from tests.support.world import World, client
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_ZIP = REPO / "examples" / "lambda" / "build_zip.py"
@@ -106,6 +106,11 @@ class Orders:
         return sorted(event["detail"]["orderId"] for event in events)
 
 
+def function(monkeypatch: pytest.MonkeyPatch, endpoint_url: str, **settings: str) -> ModuleType:
+    """The handler module of a new container with these settings, reaching `endpoint_url`."""
+    return load_handler(monkeypatch, {**connection_env(endpoint_url), **settings})
+
+
 def failed_ids(response: dict[str, Any]) -> list[str]:
     assert set(response) == {"batchItemFailures"}
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]
@@ -127,9 +132,7 @@ def test_a_batch_is_delivered_and_only_the_poison_records_are_reported(
 ) -> None:
     orders = Orders(world)
     _good, poison = orders.send(range(5), poison=2)
-    lambda_redrive = load_handler(
-        monkeypatch, {**connection_env(world.endpoint_url), "DELIVER_TO": "bus"}
-    )
+    lambda_redrive = function(monkeypatch, world.endpoint_url, DELIVER_TO="bus")
 
     response = lambda_redrive.handler(orders.batch(), FakeContext())
 
@@ -152,14 +155,12 @@ def test_with_a_quarantine_queue_poison_records_are_moved_and_not_reported(
     orders = Orders(world, redrive_policy=False)
     quarantine = world.queue("quarantine")
     _good, poison = orders.send(range(3), poison=2)
-    lambda_redrive = load_handler(
+    lambda_redrive = function(
         monkeypatch,
-        {
-            **connection_env(world.endpoint_url),
-            "DELIVER_TO": "bus",
-            "QUARANTINE_QUEUE": quarantine,
-            "QUEUE": orders.dlq,
-        },
+        world.endpoint_url,
+        DELIVER_TO="bus",
+        QUARANTINE_QUEUE=quarantine,
+        QUEUE=orders.dlq,
     )
 
     response = lambda_redrive.handler(orders.batch(), FakeContext())
@@ -200,13 +201,8 @@ def test_target_mode_sends_each_record_to_its_failed_target(
             for n in range(4)
         ],
     )
-    lambda_redrive = load_handler(
-        monkeypatch,
-        {
-            **connection_env(world.endpoint_url),
-            "DELIVER_TO": "target",
-            "QUARANTINE_QUEUE": quarantine,
-        },
+    lambda_redrive = function(
+        monkeypatch, world.endpoint_url, DELIVER_TO="target", QUARANTINE_QUEUE=quarantine
     )
     event = mapping_event(receive(world.sqs, dlq), world.queue_arn(dlq))
 
@@ -226,7 +222,7 @@ def test_per_entry_failures_are_reported_and_the_accepted_are_not(
     proxy.fail_entries("ThrottlingException", match=order_is(1))  # every attempt
     proxy.fail_entries("AccessDeniedException", match=order_is(4))
     proxy.fail_entries("InternalFailure", count=1, match=order_is(2))  # once, then accepted
-    lambda_redrive = load_handler(monkeypatch, {**connection_env(proxy.url), "DELIVER_TO": "bus"})
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus")
 
     response = lambda_redrive.handler(orders.batch(), FakeContext())
 
@@ -242,7 +238,7 @@ def test_when_every_record_fails_every_record_is_reported(
     orders = Orders(world)
     good, _poison = orders.send(range(3))
     proxy.fail_calls("PutEvents", "AccessDeniedException")
-    lambda_redrive = load_handler(monkeypatch, {**connection_env(proxy.url), "DELIVER_TO": "bus"})
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus")
     event = orders.batch()
 
     response = lambda_redrive.handler(event, FakeContext())
@@ -257,7 +253,7 @@ def test_rule_and_bus_answers_are_kept_across_batches_of_a_warm_container(
 ) -> None:
     orders = Orders(world)
     orders.send(range(6))
-    lambda_redrive = load_handler(monkeypatch, {**connection_env(proxy.url), "DELIVER_TO": "bus"})
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus")
 
     first = lambda_redrive.handler(orders.batch(3), FakeContext())
     second = lambda_redrive.handler(orders.batch(3), FakeContext())
@@ -287,7 +283,7 @@ def test_a_bad_setting_fails_the_cold_start_before_any_call(
     proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
 ) -> None:
     with pytest.raises(LambdaSettingsError, match=says):
-        load_handler(monkeypatch, {**connection_env(proxy.url), variable: value})
+        function(monkeypatch, proxy.url, **{variable: value})
     assert sum(proxy.calls.values()) == 0
 
 
@@ -299,7 +295,7 @@ def test_a_dlq_without_redrive_policy_and_no_quarantine_is_refused(
 ) -> None:
     orders = Orders(world, redrive_policy=False)
     orders.send(range(2), poison=1)
-    lambda_redrive = load_handler(monkeypatch, connection_env(proxy.url))
+    lambda_redrive = function(monkeypatch, proxy.url)
     event = orders.batch()
 
     with pytest.raises(UnsafeSetup, match="no redrive policy and QUARANTINE_QUEUE is not set"):
@@ -316,13 +312,11 @@ def test_filters_without_a_redrive_policy_are_refused_even_with_quarantine(
 ) -> None:
     orders = Orders(world, redrive_policy=False)
     orders.send(range(1))
-    lambda_redrive = load_handler(
+    lambda_redrive = function(
         monkeypatch,
-        {
-            **connection_env(world.endpoint_url),
-            "QUARANTINE_QUEUE": world.queue("quarantine"),
-            "ERROR_CODES": '["TIMEOUT"]',
-        },
+        world.endpoint_url,
+        QUARANTINE_QUEUE=world.queue("quarantine"),
+        ERROR_CODES='["TIMEOUT"]',
     )
 
     with pytest.raises(UnsafeSetup, match="filters are set"):
@@ -334,23 +328,14 @@ def test_a_batch_from_another_queue_than_queue_is_refused(
 ) -> None:
     orders = Orders(world)
     orders.send(range(1))
-    lambda_redrive = load_handler(
-        monkeypatch, {**connection_env(world.endpoint_url), "QUEUE": world.queue("elsewhere")}
-    )
+    lambda_redrive = function(monkeypatch, world.endpoint_url, QUEUE=world.queue("elsewhere"))
 
     with pytest.raises(UnsafeSetup, match="the batch comes from"):
         lambda_redrive.handler(orders.batch(), FakeContext())
 
 
 def _mapping(world: World, queue_arn: str, response_types: list[str]) -> None:
-    iam = boto3.client(
-        "iam",
-        endpoint_url=world.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    role = iam.create_role(
+    role = client("iam", world.endpoint_url).create_role(
         RoleName=world.name("fn"),
         AssumeRolePolicyDocument=json.dumps(
             {
@@ -365,13 +350,7 @@ def _mapping(world: World, queue_arn: str, response_types: list[str]) -> None:
             }
         ),
     )["Role"]["Arn"]
-    awslambda = boto3.client(
-        "lambda",
-        endpoint_url=world.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    awslambda = client("lambda", world.endpoint_url)
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("index.py", "def handler(event, context):\n    return {}\n")
@@ -399,9 +378,7 @@ def test_a_mapping_without_report_batch_item_failures_is_refused(
     orders = Orders(world)
     orders.send(range(2))
     _mapping(world, orders.dlq_arn, ["ReportBatchItemFailures"] if reports else [])
-    lambda_redrive = load_handler(
-        monkeypatch, {**connection_env(world.endpoint_url), "DELIVER_TO": "bus"}
-    )
+    lambda_redrive = function(monkeypatch, world.endpoint_url, DELIVER_TO="bus")
     context = FakeContext(function_name=f"{FUNCTION_NAME}-{world.prefix}")
 
     if reports:
@@ -425,15 +402,13 @@ def test_a_schedule_drains_the_queue_within_the_time_left(
 ) -> None:
     orders = Orders(world)
     orders.send(range(15))
-    lambda_redrive = load_handler(
+    lambda_redrive = function(
         monkeypatch,
-        {
-            **connection_env(world.endpoint_url),
-            "QUEUE": orders.dlq_arn,
-            "DELIVER_TO": "bus",
-            "WAIT_SECONDS": "0",
-            "EMPTY_RECEIVES": "1",
-        },
+        world.endpoint_url,
+        QUEUE=orders.dlq_arn,
+        DELIVER_TO="bus",
+        WAIT_SECONDS="0",
+        EMPTY_RECEIVES="1",
     )
 
     result = lambda_redrive.handler(make_event(), FakeContext(remaining_ms=40_000))
@@ -453,10 +428,7 @@ def test_overrides_in_the_event_change_one_run(
 ) -> None:
     orders = Orders(world)
     orders.send(range(4))
-    lambda_redrive = load_handler(
-        monkeypatch,
-        {**connection_env(world.endpoint_url), "DELIVER_TO": "bus", "WAIT_SECONDS": "0"},
-    )
+    lambda_redrive = function(monkeypatch, world.endpoint_url, DELIVER_TO="bus", WAIT_SECONDS="0")
     event = {"redrive": {"queue": orders.dlq, "max_messages": 2, "empty_receives": 1}}
 
     result = lambda_redrive.handler(event, FakeContext())
@@ -468,7 +440,7 @@ def test_overrides_in_the_event_change_one_run(
 def test_a_schedule_without_a_queue_is_refused(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lambda_redrive = load_handler(monkeypatch, connection_env(world.endpoint_url))
+    lambda_redrive = function(monkeypatch, world.endpoint_url)
 
     with pytest.raises(LambdaSettingsError, match="QUEUE is not set"):
         lambda_redrive.handler(scheduler_event(), FakeContext())

@@ -88,34 +88,29 @@ def mapping_event(messages: Iterable[Mapping[str, Any]], queue_arn: str) -> dict
     return {"Records": [mapping_record(message, queue_arn) for message in messages]}
 
 
-def scheduler_event(schedule: str = "redrive-dlq") -> dict[str, Any]:
-    """EventBridge Scheduler's default notification (a schedule with no Input)."""
+def _scheduled_event(source: str, resource: str, detail: Any) -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
-        "source": "aws.scheduler",
+        "source": source,
         "account": ACCOUNT,
         "time": "2026-12-01T03:00:00Z",
         "region": REGION,
-        "resources": [f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{schedule}"],
-        "detail": "{}",
+        "resources": [resource],
+        "detail": detail,
     }
+
+
+def scheduler_event(schedule: str = "redrive-dlq") -> dict[str, Any]:
+    """EventBridge Scheduler's default notification (a schedule with no Input)."""
+    arn = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{schedule}"
+    return _scheduled_event("aws.scheduler", arn, "{}")
 
 
 def rule_schedule_event(rule: str = "redrive-dlq") -> dict[str, Any]:
     """What a schedule rule (ScheduleExpression) sends its target."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": ACCOUNT,
-        "time": "2026-12-01T03:00:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"],
-        "detail": {},
-    }
+    return _scheduled_event("aws.events", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}", {})
 
 
 def connection_env(endpoint_url: str) -> dict[str, str]:
