@@ -93,7 +93,7 @@ class Orders:
             self.dlq,
             [
                 eventbridge_dlq_message(custom_event(0), rule=self.rule_arn, body="not json")
-                for _ in range(poison)
+                for _copy in range(poison)
             ],
         )
         return good, bad
@@ -537,22 +537,6 @@ def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> Non
 TEMPLATE = REPO / "examples" / "lambda" / "template.yaml"
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short forms (!Ref, !GetAtt, !Sub, ...) as plain values."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}
-
-
-CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
 def test_the_template_passes_cfn_lint() -> None:
     linted = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)],
@@ -569,7 +553,7 @@ def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
         QUEUE_VARIABLE,
     )
 
-    template = yaml.load(TEMPLATE.read_text(), Loader=CloudFormationLoader)
+    template = yaml.safe_load(TEMPLATE.read_text())
     resources = template["Resources"]
     function = resources["Function"]["Properties"]
     mapping = resources["EventSourceMapping"]["Properties"]
@@ -579,7 +563,7 @@ def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
         "ansible_collections.redrive.eventbridge.handlers.lambda_redrive.handler"
     )
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["EventSourceArn"] == {"Fn::GetAtt": "DeadLetterQueue.Arn"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     assert "MaximumConcurrency" in mapping["ScalingConfig"]
     # AWS: the source queue's visibility timeout at least six times the function timeout
     # (plus the batching window, when there is one).
