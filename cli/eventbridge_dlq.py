@@ -49,7 +49,7 @@ CLI_TYPES = {
     "int": "integer",
     "float": "double",
     "list": "list",
-    "json": "string",
+    "raw": "string",  # an event pattern, given as JSON text
 }
 PEEK_MAX_MESSAGES = 100
 PROGRESS_INTERVAL_SECONDS = 0.25
@@ -308,12 +308,29 @@ def _write_json(value: Any, parsed_globals: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-PEEK_COLUMNS = ("MESSAGE ID", "ORIGIN", "ERROR", "SOURCE", "BUS", "SIZE", "REDRIVE")
+PEEK_COLUMNS = ("MESSAGE ID", "ORIGIN", "ERROR", "SOURCE", "TO", "SIZE", "RULE MATCH", "REDRIVE")
+
+
+def _destination(item: dict[str, Any]) -> str:
+    """Where a redrive would send it: `bus:NAME` or `TYPE:NAME` of the target."""
+    if item.get("target"):
+        target = item["target"]
+        return f"{target['type']}:{str(target['arn']).rsplit(':', 1)[-1].rsplit('/', 1)[-1]}"
+    if item.get("event_bus"):
+        return f"bus:{item['event_bus']}"
+    return "-"
+
+
+def _size(item: dict[str, Any]) -> str:
+    if item.get("payload") is not None:
+        return str(len(str(item["payload"]).encode("utf-8")))
+    return str((item.get("entry") or {}).get("Size", "-"))
 
 
 def peek_rows(items: list[dict[str, Any]]) -> list[list[str]]:
     """One compact row per message (no bodies): what it is and what a redrive would do."""
     rows = []
+    matches = {True: "yes", False: "no", None: "-"}
     for item in items:
         entry = item.get("entry") or {}
         source = str((item.get("event") or {}).get("source") or "-")
@@ -325,8 +342,9 @@ def peek_rows(items: list[dict[str, Any]]) -> list[list[str]]:
                 str(item["origin"]),
                 str(item["attributes"].get("error_code") or "-"),
                 source,
-                str(entry.get("EventBusName") or "-"),
-                str(entry.get("Size", "-")),
+                _destination(item),
+                _size(item),
+                matches[item.get("matches_rule")],
                 "yes" if item["redrivable"] else f"no: {item['reason']}",
             ]
         )

@@ -51,7 +51,7 @@ options:
         filtered-out message. A malformed pattern fails the task before any call, naming the part that is
         wrong.
       - 'Example: C({"source": ["aws.s3"], "detail": {"eventName": [{"prefix": "Put"}]}}).'
-    type: json
+    type: raw
 """
 
     # How a message becomes a PutEvents entry (options.ENTRY_OPTIONS).

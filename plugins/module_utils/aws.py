@@ -75,6 +75,10 @@ class AwsError(Exception):
         return f"{text} ({self.hint})" if self.hint else text
 
 
+_KMS_HINT = (
+    "grant kms:GenerateDataKey and kms:Decrypt on the target's KMS key to the caller "
+    "(see docs/iam.md)"
+)
 _HINTS = {
     "AWS.SimpleQueueService.NonExistentQueue": "check the queue name, URL or ARN and the region",
     "QueueDoesNotExist": "check the queue name, URL or ARN and the region",
@@ -86,9 +90,16 @@ _HINTS = {
     "SignatureDoesNotMatch": "the secret key does not match the access key",
     "ExpiredToken": "the session token has expired; refresh the credentials",
     "ThrottlingException": "the API throttled the call past the retry budget; lower rate_limit",
+    # An encrypted target queue, topic or stream whose KMS key the caller may not use.
+    "KMS.AccessDeniedException": _KMS_HINT,
+    "KmsAccessDenied": _KMS_HINT,
+    "KMSAccessDenied": _KMS_HINT,
+    "KMSAccessDeniedException": _KMS_HINT,
 }
 
-# The IAM action that authorises each API call (batch calls use the single action's name).
+# The IAM action that authorises each API call: batch calls use the single action's name
+# (SendMessageBatch and PublishBatch need sqs:SendMessage and sns:Publish), and Invoke is
+# the one call whose action is named otherwise.
 IAM_ACTIONS = {
     "GetQueueUrl": "sqs:GetQueueUrl",
     "GetQueueAttributes": "sqs:GetQueueAttributes",
@@ -98,6 +109,8 @@ IAM_ACTIONS = {
     "SendMessageBatch": "sqs:SendMessage",
     "PutEvents": "events:PutEvents",
     "DescribeEventBus": "events:DescribeEventBus",
+    "DescribeRule": "events:DescribeRule",
+    "ListTargetsByRule": "events:ListTargetsByRule",
     "Invoke": "lambda:InvokeFunction",
     "PublishBatch": "sns:Publish",
     "StartExecution": "states:StartExecution",
@@ -115,7 +128,7 @@ def aws_error(error: BaseException, action: str) -> AwsError:
         code = str(details.get("Code", "Unknown"))
         message = str(details.get("Message", "")) or str(error)
         hint = _HINTS.get(code, "")
-        if code.startswith("AccessDenied") and action in IAM_ACTIONS:
+        if _is_denied(code) and action in IAM_ACTIONS:
             hint = f"grant {IAM_ACTIONS[action]} to the caller (see docs/iam.md)"
         return AwsError(code, message, hint, action)
     if HAS_BOTOCORE and isinstance(error, botocore.exceptions.NoCredentialsError):
@@ -137,6 +150,11 @@ def aws_error(error: BaseException, action: str) -> AwsError:
     if HAS_BOTOCORE and isinstance(error, botocore.exceptions.BotoCoreError):
         return AwsError(type(error).__name__, str(error), "", action)
     return AwsError(type(error).__name__, str(error), "", action)
+
+
+def _is_denied(code: str) -> bool:
+    # SNS answers an IAM refusal with AuthorizationError; the others with an AccessDenied code.
+    return code.startswith("AccessDenied") or code == "AuthorizationError"
 
 
 def error_code(error: BaseException) -> str:

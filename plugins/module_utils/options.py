@@ -78,7 +78,7 @@ FILTER_OPTIONS = (
     ),
     Option(
         "event_pattern",
-        "json",
+        "raw",
         "Only messages whose original event matches this EventBridge event pattern (JSON).",
         in_lookup=True,
     ),

@@ -160,7 +160,9 @@ class Planner:
 
     def _scheduled(self, record: DlqRecord) -> Plan:
         """A schedule's input goes to the schedule's target, never on a bus."""
-        if self.settings.deliver_to is DeliverTo.BUS or record.schedule_input is None:
+        if self.settings.deliver_to is DeliverTo.BUS:
+            return Keep(record_failure(record))
+        if record.schedule_input is None:
             problem = record.schedule_input_problem or record.problem or "scheduler_dead_letter"
             return Keep(Failure(Kind.SCHEDULER, problem, record.hint or ""))
         target = schedule_target(record)
@@ -231,11 +233,11 @@ class Planner:
             )
             return Keep(failure)
         destination = bus_destination(bus)
+        entry = build_entry(record, self.entry_options, bus)
         if self._bus_check is not None:
             problem = self._bus_check.problem(bus)
             if problem is not None:
-                return Keep(problem, destination)
-        entry = build_entry(record, self.entry_options, bus)
+                return Keep(problem, destination, entry)
         plan = self._entry_plan(record, destination, entry)
         if not isinstance(plan, Deliver):
             return plan

@@ -22,6 +22,7 @@ import pytest
 from tests.support.ansible_run import REPO
 from tests.support.aws_cli import V1, V2, V2_INSTALL_HINT, AwsCli, plugin_tree
 from tests.support.events import (
+    body_of,
     custom_event,
     eventbridge_dlq_message,
     malformed_message,
@@ -73,30 +74,47 @@ def test_peek_json_takes_an_http_queue_url_as_is(
 ) -> None:
     # The moto URL is http://127.0.0.1:PORT/...: fetched as a parameter file it would be the
     # body of a GET, not a queue URL.
-    dlq = dlq_with(world, eventbridge_dlq_message(s3_cloudtrail_event()), malformed_message())
+    capture, failed = world.capture_rule()
+    event = s3_cloudtrail_event()
+    dlq = dlq_with(world, eventbridge_dlq_message(event, **failed), malformed_message())
     before = world.visible_ids(dlq)
 
     run = cli.run(env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq)
+    on_bus = cli.run(
+        env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq, "--deliver-to", "bus"
+    )
 
     assert run.returncode == 0, run.stderr
     items = {item["origin"] + str(item["redrivable"]): item for item in json.loads(run.stdout)}
     good, bad = items["eventbridge_dlqTrue"], items["eventbridge_dlqFalse"]
     assert good["queue"] == dlq
     assert good["event"]["source"] == "aws.s3"
-    assert good["entry"]["Source"] == "redrive.aws.s3"
+    # To the target that failed, as EventBridge sent it; on the bus, with a new source.
+    assert (good["route"], good["target"]["arn"]) == ("target", failed["target_arn"])
+    assert good["payload"] == body_of(event)
+    (bus_item,) = [item for item in json.loads(on_bus.stdout) if item["redrivable"]]
+    assert bus_item["entry"]["Source"] == "redrive.aws.s3" and bus_item["matches_rule"] is True
     assert (bad["reason"], bad["attributes"]["error_code"]) == ("invalid_json", "INVALID_JSON")
     # System attributes arrive under both CLIs (v2's botocore knows them as AttributeNames);
     # the test's own look at the queue was the first receive, the peek the second.
     assert good["receive_count"] == 2 and good["sent_at"].endswith("Z")
     assert world.visible_ids(dlq) == before
+    assert world.captured_events(capture) == []
 
 
 def test_peek_table(world: World, cli: AwsCli, env: dict[str, str]) -> None:
-    dlq = dlq_with(world, eventbridge_dlq_message(s3_cloudtrail_event()), malformed_message())
+    capture, failed = world.capture_rule()
+    dlq = dlq_with(
+        world, eventbridge_dlq_message(s3_cloudtrail_event(), **failed), malformed_message()
+    )
 
     run = cli.run(
         env, world.endpoint_url, "--output", "table", "eventbridge-dlq", "peek", "--queue", dlq
     )
+    on_bus = cli.run(
+        env, world.endpoint_url, "--output", "table", "eventbridge-dlq", "peek", "--queue", dlq,
+        "--deliver-to", "bus",
+    )  # fmt: skip
 
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
@@ -106,18 +124,23 @@ def test_peek_table(world: World, cli: AwsCli, env: dict[str, str]) -> None:
         "ORIGIN",
         "ERROR",
         "SOURCE",
-        "BUS",
+        "TO",
         "SIZE",
+        "RULE",
+        "MATCH",
         "REDRIVE",
     ]
     assert len(lines) == 3
-    assert any("aws.s3 -> redrive.aws.s3" in line and line.endswith("yes") for line in lines)
+    queue_name = capture.rsplit("/", 1)[1]
+    assert any(f"sqs:{queue_name}" in line and line.endswith("yes") for line in lines)
     assert any("INVALID_JSON" in line and line.endswith("no: invalid_json") for line in lines)
+    bus_lines = on_bus.stdout.splitlines()
+    assert any("aws.s3 -> redrive.aws.s3  bus:default" in line for line in bus_lines), bus_lines
 
 
 def test_dry_run_changes_nothing(world: World, cli: AwsCli, env: dict[str, str]) -> None:
-    capture = world.capture()
-    dlq = dlq_with(world, *(eventbridge_dlq_message(custom_event(n)) for n in range(3)))
+    capture, failed = world.capture_rule()
+    dlq = dlq_with(world, *(eventbridge_dlq_message(custom_event(n), **failed) for n in range(3)))
     before = world.visible_ids(dlq)
 
     run = cli.run(
@@ -135,9 +158,9 @@ def test_dry_run_changes_nothing(world: World, cli: AwsCli, env: dict[str, str])
 def test_redrive_delivers_and_empties_the_dlq(
     world: World, cli: AwsCli, env: dict[str, str]
 ) -> None:
-    capture = world.capture()
+    capture, failed = world.capture_rule()
     events = [s3_cloudtrail_event(), custom_event(1), custom_event(2)]
-    dlq = dlq_with(world, *(eventbridge_dlq_message(event) for event in events))
+    dlq = dlq_with(world, *(eventbridge_dlq_message(event, **failed) for event in events))
 
     # By name: the CLI's region (from the config file) and endpoint find the queue.
     run = cli.run(
@@ -148,12 +171,9 @@ def test_redrive_delivers_and_empties_the_dlq(
     summary = json.loads(run.stdout)
     assert (summary["redriven"], summary["kept"], summary["stopped_by"]) == (3, 0, "drained")
     assert world.depth(dlq) == {"visible": 0, "in_flight": 0}
+    # The failed target gets each event exactly as EventBridge sent it: same id and source.
     delivered = world.captured_events(capture)
-    # PutEvents gives each event a new id; the detail comes back as it was.
-    assert sorted(map(canonical, (e["detail"] for e in delivered))) == sorted(
-        map(canonical, (e["detail"] for e in events))
-    )
-    assert {event["source"] for event in delivered} == {"redrive.aws.s3", "com.example.shop"}
+    assert sorted(map(canonical, delivered)) == sorted(map(canonical, events))
 
 
 def test_redrive_through_faults_delivers_every_event(
@@ -161,9 +181,9 @@ def test_redrive_through_faults_delivers_every_event(
 ) -> None:
     # PutEvents is JSON under both CLIs, so the proxy can throttle its entries and whole
     # calls and lose one answer; v2's SQS calls (query protocol) pass through unchanged.
-    capture = world.capture()
+    capture, failed = world.capture_rule()
     events = [custom_event(n) for n in range(12)]
-    dlq = dlq_with(world, *(eventbridge_dlq_message(event) for event in events))
+    dlq = dlq_with(world, *(eventbridge_dlq_message(event, **failed) for event in events))
     with fault_proxy(world.endpoint_url, seed=3) as proxy:
         proxy.fail_entries("ThrottlingException", count=4)
         proxy.fail_entries("InternalFailure", count=2)
@@ -172,7 +192,7 @@ def test_redrive_through_faults_delivers_every_event(
 
         run = cli.run(
             env, proxy.url, "eventbridge-dlq", "redrive", "--queue", dlq, "--concurrency", "2",
-            *FAST,
+            "--deliver-to", "bus", *FAST,
         )  # fmt: skip
         put_calls = proxy.calls["PutEvents"]
 
@@ -193,7 +213,8 @@ def test_quarantine_copies_then_deletes_with_the_reason(
 ) -> None:
     # SendMessageBatch with message attributes, under v2 as query-protocol map members.
     bad = malformed_message()
-    dlq = dlq_with(world, bad, eventbridge_dlq_message(custom_event(1)))
+    _capture, failed = world.capture_rule()
+    dlq = dlq_with(world, bad, eventbridge_dlq_message(custom_event(1), **failed))
     quarantine = world.queue("quarantine")
 
     run = cli.run(
@@ -214,8 +235,8 @@ def test_quarantine_copies_then_deletes_with_the_reason(
 def test_kept_message_exits_2_with_progress_on_a_terminal(
     world: World, cli: AwsCli, env: dict[str, str]
 ) -> None:
-    capture = world.capture()
-    dlq = dlq_with(world, eventbridge_dlq_message(custom_event(1)), malformed_message())
+    capture, failed = world.capture_rule()
+    dlq = dlq_with(world, eventbridge_dlq_message(custom_event(1), **failed), malformed_message())
     terminal, stderr = pty.openpty()
     try:
         run = cli.run(

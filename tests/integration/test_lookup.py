@@ -322,13 +322,14 @@ def test_errors_are_lookup_errors_with_code_and_hint(world: World, tmp_path: Pat
 def test_example_playbook_looks_then_redrives(world: World, tmp_path: Path) -> None:
     """examples/look_then_redrive.yml, as shipped, against moto."""
     dlq = world.queue("dlq")
-    capture = world.capture()
+    # The messages' target, behind the rule that failed to deliver to it.
+    capture, failed = world.capture_rule()
     wanted = [
-        eventbridge_dlq_message(custom_event(1), error_code="CONNECTION_FAILURE"),
-        eventbridge_dlq_message(s3_cloudtrail_event(), error_code="THROTTLING"),
+        eventbridge_dlq_message(custom_event(1), error_code="CONNECTION_FAILURE", **failed),
+        eventbridge_dlq_message(s3_cloudtrail_event(), error_code="THROTTLING", **failed),
     ]
     unwanted = [
-        eventbridge_dlq_message(custom_event(2), error_code="NO_PERMISSIONS"),
+        eventbridge_dlq_message(custom_event(2), error_code="NO_PERMISSIONS", **failed),
         eventbridge_dlq_message({}, body="not json", error_code="CONNECTION_FAILURE"),
         # A bare event without failure attributes: redrivable, but has no error code.
         {"MessageBody": body_of(custom_event(3))},
@@ -375,8 +376,9 @@ def test_example_playbook_looks_then_redrives(world: World, tmp_path: Path) -> N
     }
     assert summary["without_error_code"] == 1
     assert summary["redrivable"] == 4
+    # Sent to the target that failed, as EventBridge would have: aws.s3 stays aws.s3.
     assert sorted(e["source"] for e in world.captured_events(capture)) == [
+        "aws.s3",
         "com.example.shop",
-        "redrive.aws.s3",
     ]
     assert world.visible_ids(dlq) == sorted(unwanted_ids)

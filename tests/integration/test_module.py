@@ -105,7 +105,7 @@ def test_check_mode_changes_nothing_then_real_run_then_idempotent(
     assert preview["complete"] is True
     assert preview["kept_messages"][0]["reason"] == "invalid_json"
     assert preview["diff"] == {"before": {"visible_messages": 5}, "after": {"visible_messages": 1}}
-    assert set(preview["api_calls"]) <= {"ReceiveMessage", "DescribeEventBus"}
+    assert set(preview["api_calls"]) <= {"ReceiveMessage", "DescribeEventBus", "DescribeRule"}
     assert world.visible_ids(dlq) == before
     assert world.captured_events(capture) == []
 

@@ -47,7 +47,8 @@ def test_galaxy_tarball_installs_and_runs(world: World, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
     dlq = world.queue("dlq")
-    world.send(dlq, [eventbridge_dlq_message(custom_event(1))])
+    _target, failed = world.capture_rule()
+    world.send(dlq, [eventbridge_dlq_message(custom_event(1), **failed)])
     playbook = run_playbook(
         tmp_path / "play",
         [
@@ -97,7 +98,8 @@ def test_pip_install_gives_the_collection_and_the_cli_plugin(world: World, tmp_p
     assert "redrive.eventbridge" in json.dumps(json.loads(listed.stdout)), listed.stderr
 
     dlq = world.queue("dlq")
-    world.send(dlq, [eventbridge_dlq_message(custom_event(1))])
+    _target, failed = world.capture_rule()
+    world.send(dlq, [eventbridge_dlq_message(custom_event(1), **failed)])
     config = tmp_path / "aws-config"
     config.write_text(f"[default]\nregion = us-east-1\n[plugins]\n{PLUGIN_LINE}\n")
     env = {

@@ -607,9 +607,14 @@ def judge_message(message: dict[str, Any]) -> str:
     from ansible_collections.redrive.eventbridge.plugins.module_utils.records import (
         parse_message,
     )
+    from ansible_collections.redrive.eventbridge.plugins.module_utils.routing import DeliverTo
 
     record = parse_message(message)
-    planner = Planner(PlanSettings(EntryOptions(marker_field=MARKER), RecordFilter()))
+    # Bus mode: every message either becomes an entry or is kept with its reason.
+    settings = PlanSettings(
+        EntryOptions(marker_field=MARKER), RecordFilter(), deliver_to=DeliverTo.BUS
+    )
+    planner = Planner(settings)
     plan = planner.decide(record, int(time.time() * 1000))
     if record.problem_kind is not None:  # wrappers, dead-letter events, foreign records
         assert isinstance(plan, Keep) and plan.failure.code == record.problem, plan
@@ -905,10 +910,11 @@ def secrets(world: World, base: Path) -> list[Row]:
     event = custom_event(7)
     event["detail"]["note"] = BODY_MARKER
     poison = custom_event(8, detail=[BODY_MARKER])
+    _target, failed = world.capture_rule()
     world.send(
         dlq,
         [
-            eventbridge_dlq_message(event),
+            eventbridge_dlq_message(event, **failed),
             eventbridge_dlq_message({}, body=json.dumps(poison, ensure_ascii=False)),
         ],
     )

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import boto3
 import botocore.config
 
-from .events import ACCOUNT, REGION
+from .events import ACCOUNT, REGION, rule_arn
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -54,6 +54,13 @@ class World:
 
     def capture(self, bus: str = "default", pattern: Optional[dict[str, Any]] = None) -> str:
         """A rule on `bus` sending every matching event to a new capture queue."""
+        return self.capture_rule(bus, pattern)[0]
+
+    def capture_rule(
+        self, bus: str = "default", pattern: Optional[dict[str, Any]] = None
+    ) -> tuple[str, dict[str, str]]:
+        """A capture queue behind a new rule, and what a DLQ message of that rule and target
+        names: `{"rule": RULE_ARN, "target_arn": TARGET_ARN}` for eventbridge_dlq_message."""
         queue_url = self.queue(f"capture-{uuid.uuid4().hex[:6]}")
         rule = self.name(f"capture-{uuid.uuid4().hex[:6]}")
         self.events.put_rule(
@@ -66,7 +73,7 @@ class World:
             EventBusName=bus,
             Targets=[{"Id": "capture", "Arn": self.queue_arn(queue_url)}],
         )
-        return queue_url
+        return queue_url, {"rule": rule_arn(rule, bus), "target_arn": self.queue_arn(queue_url)}
 
     def send(self, queue_url: str, messages: Iterable[dict[str, Any]]) -> list[str]:
         """Send send_message kwargs; return the message ids in order."""

@@ -23,7 +23,7 @@ CLI_TYPE = {
     "float": "double",
     "list": "list",
     "bool": "boolean",
-    "json": "string",  # an event pattern is given as JSON text
+    "raw": "string",  # an event pattern is given as JSON text
 }
 
 
