@@ -129,6 +129,7 @@ _EXPECTED = {
     "bool": "true or false",
     "list": "a JSON array of strings",
     "json": "a JSON object",
+    "raw": "a JSON object",
 }
 
 
@@ -151,7 +152,11 @@ _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "float": lambda value: _is_number(value) and math.isfinite(value),
     "list": lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
     "json": lambda value: isinstance(value, dict),
+    "raw": lambda value: isinstance(value, dict),
 }
+# Options whose environment variable holds JSON text (the event pattern is "raw" to
+# Ansible: a mapping or JSON text).
+JSON_TYPES = frozenset(("list", "json", "raw"))
 
 
 def checked_value(option: Option, value: Any, where: str) -> Any:
@@ -187,14 +192,18 @@ def parse_variable(option: Option, text: str) -> Any:
             value = float(text)
         except ValueError:
             raise LambdaSettingsError(f"{name} must be a number, got {_echo(text)}") from None
-    elif kind in ("list", "json"):
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise LambdaSettingsError(
-                f"{name} must be {_EXPECTED[kind]}: not JSON ({error})"
-            ) from None
+    elif kind in JSON_TYPES:
+        value = _json_value(text, kind, name)
     return checked_value(option, value, name)
+
+
+def _json_value(text: str, kind: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise LambdaSettingsError(
+            f"{where} must be {_EXPECTED[kind]}: not JSON ({error})"
+        ) from None
 
 
 def _validated(params: Mapping[str, Any], label: Callable[[str], str]) -> None:
@@ -246,7 +255,10 @@ class FunctionSettings:
             elif value is None:
                 params.pop(name, None)
             else:
-                params[name] = checked_value(_OPTION_BY_NAME[name], value, where)
+                option = _OPTION_BY_NAME[name]
+                if option.type == "raw" and isinstance(value, str):  # a pattern as JSON text
+                    value = _json_value(value, option.type, where)
+                params[name] = checked_value(option, value, where)
         _validated(params, lambda name: f"{OVERRIDES_KEY}.{name}")
         return FunctionSettings(params, queue)
 
@@ -753,6 +765,7 @@ def _describe_type(option: Option) -> str:
         "bool": "`true` \\| `false`",
         "list": "JSON array of strings",
         "json": "JSON object",
+        "raw": "JSON object",
     }[option.type]
 
 

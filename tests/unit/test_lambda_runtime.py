@@ -115,6 +115,10 @@ def test_overrides_are_typed_like_the_options_and_null_unsets() -> None:
     changed = settings.with_overrides({"queue": "b", "max_messages": 5, "error_codes": None})
 
     assert (changed.queue, changed.params) == ("b", {"max_messages": 5})
+    pattern = settings.with_overrides({"event_pattern": '{"source": ["com.example.shop"]}'})
+    assert pattern.params["event_pattern"] == {"source": ["com.example.shop"]}
+    with pytest.raises(LambdaSettingsError, match=r"redrive\.event_pattern must be a JSON object"):
+        settings.with_overrides({"event_pattern": "[1]"})
     with pytest.raises(LambdaSettingsError, match=r"redrive\.max_messages must be an integer"):
         settings.with_overrides({"max_messages": "5"})
     with pytest.raises(LambdaSettingsError, match=r"redrive\.dedup is not an option"):
