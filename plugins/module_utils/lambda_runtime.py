@@ -489,6 +489,8 @@ def check_batch_queue(
             )
     quarantine = settings.params.get("quarantine_queue")
     quarantine_url = resolve_queue_url(clients.sqs, quarantine) if quarantine else None
+    if quarantine_url == url:
+        raise UnsafeSetup("QUARANTINE_QUEUE must not be the queue the mapping reads")
     target = dead_letter_target(clients.sqs, url)
     if quarantine_url is None and target is None:
         raise UnsafeSetup(
@@ -634,7 +636,7 @@ class Function:
             if isinstance(work, SqsBatch):
                 return self._settle(work, context, started)
             return self._run(work, context, started)
-        except (UnknownEvent, UnsafeSetup, LambdaSettingsError, AwsError) as error:
+        except Exception as error:  # logged, then Lambda reports it and the batch stays
             self._log(_refusal(error, context))
             raise
 
@@ -740,13 +742,27 @@ def _summary(
     return line
 
 
+REFUSALS = (
+    UnknownEvent,
+    UnsafeSetup,
+    LambdaSettingsError,
+    RedriveFailed,
+    SettingsError,
+    OptionError,
+)
+
+
 def _refusal(error: Exception, context: Any) -> dict[str, Any]:
+    """Why the invocation failed. Errors of this code and AWS errors say what to fix; of
+    anything else only the type is logged, as its text could quote a message."""
     if isinstance(error, AwsError):
         reason: Any = error_fields(error)
-    else:
+    elif isinstance(error, REFUSALS):
         reason = {"code": type(error).__name__, "message": str(error)}
+    else:
+        reason = {"code": type(error).__name__}
     return {
-        "redrive": "refused",
+        "redrive": "refused" if isinstance(error, (AwsError, *REFUSALS)) else "failed",
         "request_id": getattr(context, "aws_request_id", None),
         "error": reason,
     }

@@ -20,6 +20,7 @@ import yaml
 
 from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime import (
     LambdaSettingsError,
+    RedriveFailed,
     UnsafeSetup,
 )
 from tests.support.events import (
@@ -435,6 +436,33 @@ def test_overrides_in_the_event_change_one_run(
 
     assert (result["redriven"], result["stopped_by"]) == (2, "max_messages")
     assert world.depth(orders.dlq)["visible"] == 2
+
+
+def test_a_scheduled_run_that_ends_on_an_aws_error_fails_the_invocation(
+    world: World,
+    proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    orders = Orders(world)
+    orders.send(range(3))
+    proxy.fail_calls("PutEvents", "AccessDeniedException")
+    lambda_redrive = function(
+        monkeypatch, proxy.url, QUEUE=orders.dlq, DELIVER_TO="bus", WAIT_SECONDS="0"
+    )
+
+    with pytest.raises(RedriveFailed, match="AccessDeniedException"):
+        lambda_redrive.handler(scheduler_event(), FakeContext())
+
+    summary, refusal = log_lines(capsys.readouterr().out)
+    assert (summary["redrive"], summary["redriven"], summary["stopped_by"]) == (
+        "scheduled",
+        0,
+        "error",
+    )
+    assert summary["error"]["code"] == "AccessDeniedException"
+    assert refusal["redrive"] == "refused"
+    assert world.depth(orders.dlq) == {"visible": 3, "in_flight": 0}  # released, not lost
 
 
 def test_a_schedule_without_a_queue_is_refused(

@@ -13,6 +13,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime
     OPTION_BY_VARIABLE,
     QUEUE_VARIABLE,
     RESERVED_VARIABLES,
+    Function,
     FunctionSettings,
     ItemFailureReporting,
     LambdaSettingsError,
@@ -267,6 +268,26 @@ def test_every_mapping_to_this_function_must_report_item_failures() -> None:
     assert item_failure_reporting(none, QUEUE_ARN, "redrive") is ItemFailureReporting.UNKNOWN
     denied = FakeLambda([], error=RuntimeError("AccessDenied"))
     assert item_failure_reporting(denied, QUEUE_ARN, "redrive") is ItemFailureReporting.UNKNOWN
+
+
+# ---- what an invocation that fails logs ---------------------------------------------
+
+
+def test_a_failed_invocation_logs_why_and_never_the_text_of_an_unknown_error() -> None:
+    lines: list[dict[str, Any]] = []
+
+    def broken(_settings: FunctionSettings) -> Any:
+        raise RuntimeError("a body: {'card': '4111'}")
+
+    function = Function(FunctionSettings(), broken, lines.append)
+    with pytest.raises(RuntimeError):
+        function.handle({"Records": [record("m-1")]}, None)
+    with pytest.raises(UnknownEvent):
+        function.handle({"ping": 1}, None)
+
+    assert lines[0] == {"redrive": "failed", "request_id": None, "error": {"code": "RuntimeError"}}
+    assert (lines[1]["redrive"], lines[1]["error"]["code"]) == ("refused", "UnknownEvent")
+    assert "expected an SQS batch" in lines[1]["error"]["message"]
 
 
 # ---- the time a scheduled run may take ------------------------------------------------
