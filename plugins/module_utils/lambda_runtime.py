@@ -446,7 +446,7 @@ def _function_of(function_arn: str) -> str:
 
 
 def item_failure_reporting(
-    lambda_client: Any, queue_arn: str, function_name: Optional[str]
+    lambda_client: Callable[[], Any], queue_arn: str, function_name: Optional[str]
 ) -> ItemFailureReporting:
     """Whether the mappings from this queue to this function read partial batch responses.
     Without ReportBatchItemFailures a mapping deletes the whole batch when the function
@@ -456,8 +456,9 @@ def item_failure_reporting(
     mappings: list[Mapping[str, Any]] = []
     request: dict[str, Any] = {"EventSourceArn": queue_arn}
     try:
+        client = lambda_client()
         while True:
-            answer = lambda_client.list_event_source_mappings(**request)
+            answer = client.list_event_source_mappings(**request)
             mappings.extend(answer.get("EventSourceMappings") or [])
             if not answer.get("NextMarker"):
                 break
@@ -504,7 +505,7 @@ def check_batch_queue(
             "leave out are neither redriven nor quarantined and would come back forever. "
             "Give the queue a redrive policy, or remove the filters"
         )
-    reporting = item_failure_reporting(clients.client("lambda"), queue_arn, function_name)
+    reporting = item_failure_reporting(lambda: clients.client("lambda"), queue_arn, function_name)
     if reporting is ItemFailureReporting.MISSING:
         raise UnsafeSetup(
             f"the event source mapping from {queue_arn} does not have FunctionResponseTypes "

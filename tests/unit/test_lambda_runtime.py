@@ -257,17 +257,27 @@ def mapping(function: str, types: Optional[list[str]] = None) -> dict[str, Any]:
 def test_every_mapping_to_this_function_must_report_item_failures() -> None:
     reporting = ["ReportBatchItemFailures"]
     enabled = FakeLambda([[mapping("other")], [mapping("redrive:live", reporting)]])
-    assert item_failure_reporting(enabled, QUEUE_ARN, "redrive") is ItemFailureReporting.ENABLED
+    assert (
+        item_failure_reporting(lambda: enabled, QUEUE_ARN, "redrive")
+        is ItemFailureReporting.ENABLED
+    )
     assert enabled.requests == [
         {"EventSourceArn": QUEUE_ARN},
         {"EventSourceArn": QUEUE_ARN, "Marker": "1"},
     ]
     missing = FakeLambda([[mapping("redrive", reporting), mapping("redrive")]])
-    assert item_failure_reporting(missing, QUEUE_ARN, "redrive") is ItemFailureReporting.MISSING
+    assert (
+        item_failure_reporting(lambda: missing, QUEUE_ARN, "redrive")
+        is ItemFailureReporting.MISSING
+    )
     none = FakeLambda([[mapping("other")]])
-    assert item_failure_reporting(none, QUEUE_ARN, "redrive") is ItemFailureReporting.UNKNOWN
+    assert (
+        item_failure_reporting(lambda: none, QUEUE_ARN, "redrive") is ItemFailureReporting.UNKNOWN
+    )
     denied = FakeLambda([], error=RuntimeError("AccessDenied"))
-    assert item_failure_reporting(denied, QUEUE_ARN, "redrive") is ItemFailureReporting.UNKNOWN
+    assert (
+        item_failure_reporting(lambda: denied, QUEUE_ARN, "redrive") is ItemFailureReporting.UNKNOWN
+    )
 
 
 # ---- what an invocation that fails logs ---------------------------------------------
