@@ -6,24 +6,40 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: eventbridge_dlq_redrive
-short_description: Redrive the events in an EventBridge dead-letter queue back to their event bus
+short_description: Redrive the events in an EventBridge dead-letter queue to the target that failed, or to their bus
 version_added: 0.1.0
 description:
   - Reads the messages of an SQS dead-letter queue (DLQ) that an EventBridge rule target, a Lambda
-    asynchronous invocation or a Lambda on-failure destination filled, rebuilds the PutEvents entry of
-    each event, puts it on the right event bus and deletes a message only after EventBridge accepted
-    its entry.
-  - Entries that fail with a retryable error (C(ThrottlingException), C(InternalFailure)) are retried
-    with capped, jittered exponential back-off; whole-call throttling and 5xx answers are retried by
-    botocore's adaptive retry mode, which also slows all workers down.
-  - Messages that cannot be redriven (a malformed body, an entry over the size limit, an unknown bus,
-    a terminal PutEvents error such as C(NotAuthorizedForSourceException)) stay in the DLQ and are
-    made visible again when the run ends, or are moved to O(quarantine_queue) with the reason.
-  - Re-putting an event triggers every rule on the bus that matches it, not only the rule whose target
-    failed. Use the filters to choose what goes back.
-  - Copies of the same event (the DLQ holds one per failed target, and SQS may deliver twice) are put
-    once per run when O(dedupe=true); the other copies are deleted only after the first was accepted.
-    Copies that land in different runs cannot be recognised and are put again.
+    asynchronous invocation, a Lambda on-failure destination or an EventBridge Scheduler schedule filled,
+    and delivers each one where it belongs. A message is deleted only after its destination accepted it.
+  - By default (O(deliver_to=auto)) each message goes to the rule target that failed, as EventBridge would
+    have delivered it and to nobody else. The target comes from the message's C(RULE_ARN) and C(TARGET_ARN)
+    and the rule's targets (C(ListTargetsByRule), read once per rule per run). The original event (source
+    C(aws.s3) stays C(aws.s3), same id, time and detail) gets the target's C(Input), C(InputPath) or
+    C(InputTransformer). It is sent with the target service's own API (Lambda, SQS, SNS, Step Functions,
+    Kinesis, Firehose, CloudWatch Logs, an event bus in another account or region).
+  - >-
+    With O(deliver_to=bus) each event is put back on the bus of its rule instead. PutEvents refuses
+    C(aws.*) sources, so those get O(aws_source_prefix). Every rule on the bus that matches sees the event
+    again, with a new id. An event whose rule would no longer match it (C(redrive.aws.s3) against a rule on
+    C(source: [aws.s3])) is kept by default (O(when_rule_unmatched)).
+  - Per-entry failures the API calls retryable (C(ThrottlingException), C(InternalFailure), SQS and
+    Kinesis internal errors, ...) are retried with capped, jittered exponential back-off, and every worker
+    slows down when one is throttled. Whole-call throttling and 5xx answers are retried by botocore's
+    adaptive retry mode.
+  - Each message the run holds has one lifecycle. It is received, then delivered (or waits for the first
+    copy of its event), accepted, deleted; or it is kept, or quarantined then deleted. Every held message,
+    being worked on or kept, stays hidden (its visibility is extended) until the run ends. Then everything
+    not deleted is made visible again at once. Deletes that fail for a passing reason are retried for as
+    long as the run lasts.
+  - Messages that cannot be delivered stay in the DLQ with a reason (RV(kept_messages)). Those that never
+    will (a malformed body, an entry AWS refuses) go to O(quarantine_queue) when one is named. Those kept
+    for a passing reason (throttled after the last attempt, a failed request, a lost answer) or until a fix
+    (a rule that no longer matches, a target that is gone, an encrypted event) always stay in the DLQ.
+  - Copies of the same event for the same destination (the DLQ can hold several, and SQS delivers at
+    least once) are delivered once per run when O(dedupe=true); the other copies are deleted, in the same
+    batch, only after the first was accepted. Step Functions executions are named after the event and
+    rule, so a later run's copy is refused by Step Functions and counted in RV(already_delivered).
   - Every receive raises a message's C(ApproximateReceiveCount). If the DLQ itself has a redrive policy,
     a message can move on after enough receives, check mode and the lookup included.
 author:
@@ -92,8 +108,10 @@ extends_documentation_fragment:
   - redrive.eventbridge.redrive.filters
   - redrive.eventbridge.redrive.entries
 notes:
-  - Check mode makes no mutating call. It receives with a visibility timeout of 0, so it hides nothing
-    but raises receive counts, and on a large queue it sees a sample (RV(inspected), RV(complete)).
+  - Check mode makes no mutating call. It runs the same pipeline as a real run, read calls included
+    (C(DescribeEventBus), C(DescribeRule), C(ListTargetsByRule), C(kms:Decrypt)), receiving with a
+    visibility timeout of 0. So it hides nothing but raises receive counts, and on a large queue it sees a
+    sample (RV(inspected), RV(complete)). RV(messages) says, message by message, what would happen.
   - Diff mode shows the queue depth before and after.
   - Supports C(module_defaults) through the group C(group/redrive.eventbridge.aws).
 attributes:
@@ -106,14 +124,14 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Preview the redrive of the orders DLQ
+- name: Preview what would happen to each message of the orders DLQ
   redrive.eventbridge.eventbridge_dlq_redrive:
     queue: orders-rule-dlq
     region: eu-west-1
   check_mode: true
   register: preview
 
-- name: Redrive it, quarantining what cannot go back
+- name: Redrive it to the targets that failed, quarantining what cannot go back
   redrive.eventbridge.eventbridge_dlq_redrive:
     queue: orders-rule-dlq
     region: eu-west-1
@@ -121,12 +139,33 @@ EXAMPLES = r"""
     rate_limit: 500
   register: redrive
 
-- name: Only events that failed on a connection problem, to one bus
+- name: A Lambda asynchronous-invocation DLQ names no target; name the function
+  redrive.eventbridge.eventbridge_dlq_redrive:
+    queue: billing-ingest-async-dlq
+    target_arn: arn:aws:lambda:eu-west-1:123456789012:function:billing-ingest
+
+- name: Put events back on their bus instead (every matching rule sees them again)
   redrive.eventbridge.eventbridge_dlq_redrive:
     queue: https://sqs.eu-west-1.amazonaws.com/123456789012/orders-rule-dlq
+    deliver_to: bus
     event_bus: orders
     error_codes: [CONNECTION_FAILURE, TIMEOUT]
     max_seconds: 600
+
+- name: Only the S3 uploads of one bucket that failed, selected by event pattern
+  redrive.eventbridge.eventbridge_dlq_redrive:
+    queue: s3-ingest-dlq
+    event_pattern:
+      source: [aws.s3]
+      detail:
+        eventName: [{prefix: Put}]
+        requestParameters:
+          bucketName: [billing-inbox]
+
+- name: Decrypt what a KMS-encrypted bus could not deliver, and redrive the original events
+  redrive.eventbridge.eventbridge_dlq_redrive:
+    queue: orders-bus-dlq
+    decrypt: true
 
 - name: Stop the runbook if anything had to be kept
   redrive.eventbridge.eventbridge_dlq_redrive:
@@ -144,7 +183,13 @@ received:
   returned: always
   type: int
 redriven:
-  description: Messages whose event PutEvents accepted (in check mode, would be put).
+  description: Messages whose destination (target or bus) accepted them (in check mode, would be delivered).
+  returned: always
+  type: int
+already_delivered:
+  description:
+    - Of RV(redriven), messages the target had already received (a Step Functions execution of that name
+      exists, so an earlier run delivered it).
   returned: always
   type: int
 kept:
@@ -174,16 +219,35 @@ release_failures:
   returned: always
   type: int
 sources_rewritten:
-  description: Entries whose source was rewritten (C(aws.*) prefixing or O(source_override)).
+  description: Entries put on a bus whose source was rewritten (C(aws.*) prefixing or O(source_override)).
   returned: always
   type: int
+unmatched_rule_put:
+  description:
+    - Events put on their bus although the rule whose target failed would not match them
+      (O(when_rule_unmatched=put)).
+  returned: always
+  type: int
+by_target:
+  description: Per target ARN, how many messages were delivered to it or skipped as copies.
+  returned: always
+  type: dict
+  sample: {"arn:aws:lambda:eu-west-1:123456789012:function:billing-ingest": {"redriven": 40, "duplicates_skipped": 2}}
+bus_route_reasons:
+  description:
+    - >-
+      With O(deliver_to=auto), why messages were put on a bus rather than sent to a target, with counts
+      (for example C(target_type_not_supported: ecs_task) or a message that names no target).
+  returned: always
+  type: dict
+  sample: {"target_type_not_supported: api_destination": 3}
 by_rule:
   description: Per rule ARN, how many messages had each outcome.
   returned: always
   type: dict
   sample: {"arn:aws:events:eu-west-1:123456789012:rule/orders/to-billing": {"redriven": 40, "kept": 2}}
 by_bus:
-  description: Per event bus, how many entries were redriven or skipped as duplicates.
+  description: Per event bus, how many entries were put on it or skipped as duplicates.
   returned: always
   type: dict
   sample: {"orders": {"redriven": 40, "duplicates_skipped": 3}}
@@ -194,13 +258,19 @@ by_error_code:
   sample: {"CONNECTION_FAILURE": {"redriven": 40}}
 kept_messages:
   description:
-    - Kept and quarantined messages with the reason, at most 100; no bodies unless O(include_bodies=true).
+    - Kept and quarantined messages, at most 100; no bodies unless O(include_bodies=true).
+    - C(reason) is one line; C(kind), C(code) and C(disposition) say the same typed. C(disposition) is
+      C(transient) (a passing failure; the next run retries it), C(held) (kept until an option or a fix lets
+      it go, for example C(no_longer_matches_rule), C(target_not_found), C(encrypted_event)) or C(terminal)
+      (it never will go as it is; quarantined when O(quarantine_queue) is set).
+    - C(route) and C(event_bus) or C(target) (C(arn), C(type)) say where it was meant to go, when known.
   returned: always
   type: list
   elements: dict
   sample: [{"message_id": "5fea7756-0ea4-451a-a703-a558b933e274", "outcome": "kept",
-            "reason": "NotAuthorizedForSourceException: Not authorized for the source.",
-            "event_id": "7bf73129-1428-4cd3-a780-95db273d1602"}]
+            "reason": "no_longer_matches_rule: source: redrive.aws.s3 not in [aws.s3] (rule s3-ingest on default); ...",
+            "kind": "rule_unmatched", "code": "no_longer_matches_rule", "disposition": "held",
+            "route": "bus", "event_bus": "default", "event_id": "7bf73129-1428-4cd3-a780-95db273d1602"}]
 kept_messages_truncated:
   description: Kept or quarantined messages not listed in RV(kept_messages) because of the cap.
   returned: always
@@ -250,6 +320,21 @@ queue_depth_after:
   type: dict
 inspected:
   description: In check mode, distinct messages inspected.
+  returned: in check mode
+  type: int
+messages:
+  description:
+    - >-
+      In check mode, what would happen to each inspected message (at most 100): C(message_id), C(outcome),
+      C(route), C(event_bus) or C(target) (C(arn), C(type)), C(payload_size) (bytes the target or bus would
+      get) and C(reason).
+  returned: in check mode
+  type: list
+  elements: dict
+  sample: [{"message_id": "5fea7756-0ea4-451a-a703-a558b933e274", "outcome": "redriven", "route": "target",
+            "target": {"arn": "arn:aws:sqs:eu-west-1:123456789012:billing", "type": "sqs"}, "payload_size": 912}]
+messages_truncated:
+  description: In check mode, inspected messages not listed in RV(messages) because of the cap.
   returned: in check mode
   type: int
 complete:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.ansible_run import run_playbook
+from tests.support.aws_cli import aws, cli_env
 from tests.support.events import (
     body_of,
     custom_event,
@@ -334,3 +335,21 @@ def test_a_malformed_event_pattern_fails_before_any_call(world: World, tmp_path:
     assert run.status("redrive") == "failed"
     assert "event_pattern" in run.result("redrive")["msg"]
     assert "detail.total" in run.result("redrive")["msg"]
+
+
+def test_the_same_through_the_aws_cli(world: World, tmp_path: Path) -> None:
+    seeded = seed(world)
+    env = cli_env(tmp_path)
+
+    for dlq in (seeded.s3_dlq, seeded.shop_dlq):
+        run = aws(env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq,
+                  "--wait-seconds", "0", "--empty-receives", "1")  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["redriven"] == EVENTS
+
+    assert sorted(bodies(world, seeded.s3_failed)) == sorted(body_of(e) for e in seeded.s3_events)
+    billing = sorted((json.loads(b) for b in bodies(world, seeded.shop_failed)), key=str)
+    rule_name = world.name("to-billing")
+    assert billing == sorted((expected_billing(e, rule_name) for e in seeded.shop_events), key=str)
+    assert bodies(world, seeded.s3_healthy) == [] and bodies(world, seeded.shop_healthy) == []
+    assert world.depth(seeded.s3_dlq)["visible"] == world.depth(seeded.shop_dlq)["visible"] == 0
