@@ -9,6 +9,7 @@
 #   make bench        bench/run.py              (BENCH_ARGS="..." passes options)
 #   make reliability  the full reliability suite; on success its figures become docs/reliability.md
 #   make build        collection tarball + wheel into dist/
+#   make lambda       the Lambda function's deployment zip into dist/ (handler + module_utils)
 #   make clean        remove build and test output
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -18,7 +19,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q
 
-.PHONY: venv aws-cli-v2 test lint unit sanity demo bench reliability build clean
+.PHONY: venv aws-cli-v2 test lint unit sanity demo bench reliability build lambda clean
 
 venv: $(STAMP)
 
@@ -85,6 +86,10 @@ build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path dist/
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist/ .
 	@ls -l dist/
+
+# Handler + module_utils only: boto3 and botocore come with the Lambda Python runtime.
+lambda: venv
+	$(BIN)/python examples/lambda/build_zip.py dist/redrive-eventbridge-lambda.zip
 
 clean:
 	rm -rf dist build tests/output bench/results .ruff_cache .pytest_cache .hypothesis

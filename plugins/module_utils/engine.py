@@ -42,7 +42,7 @@ from .entries import EntryOptions
 from .failures import CodeClass, Failure, Kind, classify, copy_failure, request_failure
 from .filters import RecordFilter
 from .ledger import Handle, Ledger, State
-from .lookups import BusCheck, RuleBook
+from .lookups import BusCheck, Lookups, RuleBook
 from .outcomes import DUPLICATE, QUARANTINED, REDRIVEN, Tally
 from .pacing import Pacer, backoff_delay
 from .planning import (
@@ -211,6 +211,7 @@ class Redrive:
     timeout of 0, delivers, deletes, sends and hides nothing, and reports what a real run
     would do. In Mode.HANDED, `settle_batch` takes messages someone else received and
     says which of them were not done; nothing is received, deleted or made visible.
+    `lookups` (bus and rule answers) are made for the run unless the caller keeps its own.
     """
 
     def __init__(
@@ -223,6 +224,7 @@ class Redrive:
         preview_limit: Optional[int] = None,
         make_sender: Optional[Callable[[Destination], Sender]] = None,
         mode: Optional[Mode] = None,
+        lookups: Optional[Lookups] = None,
     ) -> None:
         settings.validate()
         self.settings = settings
@@ -238,11 +240,13 @@ class Redrive:
         )
         self.queue = QueueOps(clients.sqs, settings.queue_url, self.tally.call, seams.sleep)
         self.ledger = Ledger()
+        if lookups is None:
+            lookups = Lookups(
+                BusCheck(self._events_client, self.tally.call) if settings.check_buses else None,
+                RuleBook(self._events_client, self.tally.call) if settings.check_rules else None,
+            )
         self.planner = Planner(
-            settings.plan_settings,
-            BusCheck(self._events_client, self.tally.call) if settings.check_buses else None,
-            RuleBook(self._events_client, self.tally.call) if settings.check_rules else None,
-            self._kms_client,
+            settings.plan_settings, lookups.buses, lookups.rules, self._kms_client
         )
         self._progress = progress
         self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()

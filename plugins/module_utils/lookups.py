@@ -231,5 +231,15 @@ class RuleBook:
         return lookup_failure(translated, iam_action, ref.arn)
 
 
+@dataclass(frozen=True)
+class Lookups:
+    """The bus and rule lookups a run asks. A caller that runs many small runs (a warm
+    Lambda container, one run per batch) may keep one across them, so a rule is not
+    described again for every batch; it decides itself how long the answers stay fresh."""
+
+    buses: Optional[BusCheck] = None
+    rules: Optional[RuleBook] = None
+
+
 def _text_or_none(value: Union[str, Any, None]) -> Optional[str]:
     return value if isinstance(value, str) and value else None
