@@ -24,6 +24,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import 
     Seams,
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import EntryOptions
+from ansible_collections.redrive.eventbridge.plugins.module_utils.failures import classify
 from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
 from ansible_collections.redrive.eventbridge.plugins.module_utils.ledger import (
     Ledger,
@@ -587,3 +588,39 @@ def test_a_handed_batch_reports_exactly_what_is_not_done_and_deletes_nothing() -
 
 def failing_order(order: str, code: str):
     return lambda entry, attempt: code if order in entry["Detail"] else None
+
+
+def test_a_reason_is_one_bounded_line_even_when_the_answer_is_a_page() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    add(sqs, custom_event(1))
+    page = "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>" + "x" * 5000 + "</body>"
+
+    def bad_gateway(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        raise client_error("502", "PutEvents", page)
+
+    events.put_events = bad_gateway  # type: ignore[method-assign]
+    result = run(sqs, events, quarantine_queue_url=QUARANTINE)
+
+    (kept,) = result["kept_messages"]
+    assert "\n" not in kept["reason"] and len(kept["reason"]) <= 300
+    assert kept["reason"].startswith("502: whole request failed: 502 Bad Gateway")
+    assert kept["disposition"] == "transient" and result["quarantined"] == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "per_entry", "expected"),
+    [
+        ("ThrottlingException", False, "retry"),
+        ("ThrottlingException", True, "retry"),
+        ("ProvisionedThroughputExceededException", True, "retry"),
+        ("InternalFailure", True, "retry"),
+        ("MissingEventId", True, "transient"),
+        ("AccessDeniedException", False, "fatal"),
+        ("AccessDeniedException", True, "terminal"),
+        ("NotAuthorizedForSourceException", True, "terminal"),
+        ("AWS.SimpleQueueService.NonExistentQueue", False, "fatal"),
+        ("ValidationException", False, "terminal"),
+    ],
+)
+def test_one_table_classifies_every_code(code: str, per_entry: bool, expected: str) -> None:
+    assert classify(code, per_entry=per_entry).value == expected
