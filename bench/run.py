@@ -166,10 +166,10 @@ class Rig(StandInServer):
             messages=count,
             distinct=distinct,
         )
-        left = int(
-            self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])[
-                "Attributes"
-            ]["ApproximateNumberOfMessages"]
+        depth = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])
+        left = sum(
+            int(depth["Attributes"][name])
+            for name in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
         )
         if left:
             raise SystemExit(f"{run} left {left} messages in the queue")
@@ -464,7 +464,7 @@ def _part(
         return title, latency_table(rig, count, LATENCIES, CONCURRENCIES)
     if part == "targets":
         title = "Lambda and Step Functions targets (one call per event)"
-        return title, targets_table(rig, LATENCIES, CONCURRENCIES, 1.0 if quick else 8.0)
+        return title, targets_table(rig, LATENCIES, CONCURRENCIES, 1.0 if quick else 5.0)
     if part == "memory":
         sizes = [1000, 2000] if quick else [1000, 10_000, 100_000]
         title = "Peak RSS as the queue grows (deliver_to auto → SQS target, C=8, no latency)"
