@@ -126,9 +126,7 @@ class Deleter:
         self._retries: dict[str, tuple[int, float, str]] = {}  # id -> (failures, due, code)
         self._lock = threading.Lock()
 
-    def submit(
-        self, message_ids: list[str], late: Optional[LateCopies] = None
-    ) -> Optional[Future]:
+    def submit(self, message_ids: list[str], late: Optional[LateCopies] = None) -> Optional[Future]:
         if late is not None and not late.waiting:
             message_ids = message_ids + late.collect()
             late = None
@@ -219,9 +217,7 @@ class HandBack:
     def __init__(self) -> None:
         self.done: set[str] = set()
 
-    def submit(
-        self, message_ids: list[str], late: Optional[LateCopies] = None
-    ) -> Optional[Future]:
+    def submit(self, message_ids: list[str], late: Optional[LateCopies] = None) -> Optional[Future]:
         self.done.update(message_ids)
         if late is not None:
             late.close()
