@@ -7,9 +7,12 @@ of 500 messages), which would make moto, not the client, what is measured.
 This server keeps each queue as an ordered dict plus a deque of visible ids:
 O(1) per message for receive, delete and release.
 
-It speaks the JSON protocols botocore uses (SQS: AmazonSQS.*, json 1.0;
-EventBridge: AWSEvents.*, json 1.1) for the calls a redrive makes, answers
-PutEvents itself (counting entries), and counts calls per action.
+It speaks the protocols botocore uses for the calls a redrive makes (SQS:
+AmazonSQS.*, json 1.0; EventBridge: AWSEvents.*, json 1.1; Step Functions:
+AWSStepFunctions.*, json 1.0; Lambda Invoke: rest-json), answers PutEvents,
+DescribeRule, ListTargetsByRule, StartExecution and Invoke itself, counts calls
+per action and entries per receiving side (`received_by`: a queue's name, a
+bus, a function or a state machine ARN).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -24,9 +28,29 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+from urllib.parse import unquote
 
 ACCOUNT = "123456789012"
+REGION = "us-east-1"
+_INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<function>[^/]+)/invocations\Z")
+
+
+class StandInError(Exception):
+    """An AWS error answer: `code` is the error type botocore raises as ClientError."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class _Rule:
+    pattern: str
+    targets: tuple[dict[str, Any], ...]
+    state: str = "ENABLED"
 
 
 @dataclass
@@ -68,6 +92,13 @@ class StandIn:
         # suite's concurrent-runner scenario.
         self.record_marker: str | None = None
         self.delivered: Counter[str] = Counter()
+        # Entries each receiving side took since the last reset (queue name, bus name,
+        # function ARN, state machine ARN): what a target actually got.
+        self.received_by: Counter[str] = Counter()
+        self.rules: dict[tuple[str, str], _Rule] = {}
+        self.execution_names: set[tuple[str, str]] = set()
+        # How many entries each DeleteMessageBatch carried: {size: calls}.
+        self.delete_sizes: Counter[int] = Counter()
         self._ids = itertools.count()
         self._lock = threading.Lock()
 
@@ -108,7 +139,16 @@ class StandIn:
                 )
                 queue.visible.append(message_id)
                 successful.append({"Id": entry["Id"], "MessageId": message_id})
+        with self._lock:
+            self.received_by[queue.name] += len(successful)
         return {"Successful": successful}
+
+    def PurgeQueue(self, body: dict[str, Any], base: str) -> dict[str, Any]:
+        queue = self._queue(body)
+        with queue.lock:
+            queue.messages.clear()
+            queue.visible.clear()
+        return {}
 
     def ReceiveMessage(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         queue = self._queue(body)
@@ -154,6 +194,8 @@ class StandIn:
 
     def DeleteMessageBatch(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         queue = self._queue(body)
+        with self._lock:
+            self.delete_sizes[len(body["Entries"])] += 1
         with queue.lock:
             for entry in body["Entries"]:
                 message_id = entry["ReceiptHandle"].split("#")[0]
@@ -182,6 +224,7 @@ class StandIn:
 
     def PutEvents(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         count = len(body["Entries"])
+        buses = Counter(str(entry.get("EventBusName") or "default") for entry in body["Entries"])
         marked = []
         if self.record_marker:
             for entry in body["Entries"]:
@@ -190,10 +233,56 @@ class StandIn:
         with self._lock:
             self.entries_put += count
             self.delivered.update(marked)
+            self.received_by.update(buses)
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}] * count}
 
     def DescribeEventBus(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         return {"Name": body.get("Name", "default")}
+
+    def _rule(self, name: str, bus: Optional[str]) -> _Rule:
+        rule = self.rules.get((bus or "default", name))
+        if rule is None:
+            raise StandInError(
+                "ResourceNotFoundException", f"Rule {name} does not exist on EventBus {bus}."
+            )
+        return rule
+
+    def DescribeRule(self, body: dict[str, Any], base: str) -> dict[str, Any]:
+        bus = body.get("EventBusName") or "default"
+        rule = self._rule(body["Name"], bus)
+        path = body["Name"] if bus == "default" else f"{bus}/{body['Name']}"
+        return {
+            "Name": body["Name"],
+            "Arn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{path}",
+            "EventPattern": rule.pattern,
+            "State": rule.state,
+            "EventBusName": bus,
+        }
+
+    def ListTargetsByRule(self, body: dict[str, Any], base: str) -> dict[str, Any]:
+        rule = self._rule(body["Rule"], body.get("EventBusName"))
+        return {"Targets": list(rule.targets)}
+
+    # ---- target services -------------------------------------------------
+
+    def StartExecution(self, body: dict[str, Any], base: str) -> dict[str, Any]:
+        machine = body["stateMachineArn"]
+        name = body.get("name") or str(uuid.UUID(int=next(self._ids)))
+        with self._lock:
+            # A Standard workflow refuses a name it has run (the stand-in's executions
+            # close at once): a second delivery of one event shows as an error.
+            if (machine, name) in self.execution_names:
+                raise StandInError("ExecutionAlreadyExists", f"Execution Already Exists: {name}")
+            self.execution_names.add((machine, name))
+            self.received_by[machine] += 1
+        execution = machine.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        return {"executionArn": execution, "startDate": time.time()}
+
+    def Invoke(self, function: str, invocation_type: str) -> int:
+        """An asynchronous invocation is queued: 202, no body."""
+        with self._lock:
+            self.received_by[function] += 1
+        return 202 if invocation_type == "Event" else 200
 
     # ---- the benchmark's own controls (not counted, no latency) ----------
 
@@ -201,27 +290,48 @@ class StandIn:
         self.latency = float(body.get("latency", self.latency))
         if "record_marker" in body:
             self.record_marker = body["record_marker"] or None
+        for rule in body.get("rules") or ():
+            self.rules[(rule.get("bus") or "default", rule["name"])] = _Rule(
+                json.dumps(rule["pattern"]), tuple(rule.get("targets") or ())
+            )
         if body.get("reset_counters"):
             with self._lock:
                 self.calls.clear()
                 self.entries_put = 0
                 self.delivered.clear()
+                self.received_by.clear()
+                self.execution_names.clear()
+                self.delete_sizes.clear()
         return {}
 
     def ControlStats(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         with self._lock:
-            stats = {"calls": dict(self.calls), "entries_put": self.entries_put}
+            stats = {
+                "calls": dict(self.calls),
+                "entries_put": self.entries_put,
+                "received_by": dict(self.received_by),
+                "delete_sizes": {str(size): n for size, n in sorted(self.delete_sizes.items())},
+            }
             if self.record_marker:
                 stats["delivered"] = dict(self.delivered)
             return stats
 
+    def count_call(self, action: str) -> None:
+        """Every call but the controls is counted and waits the latency."""
+        if action.startswith("Control"):
+            return
+        with self._lock:
+            self.calls[action] += 1
+        if self.latency:
+            time.sleep(self.latency)
+
     def handle(self, action: str, body: dict[str, Any], base: str) -> dict[str, Any]:
-        if not action.startswith("Control"):
-            with self._lock:
-                self.calls[action] += 1
-            if self.latency:
-                time.sleep(self.latency)
-        method: Callable[[dict[str, Any], str], dict[str, Any]] = getattr(self, action)
+        self.count_call(action)
+        method: Optional[Callable[[dict[str, Any], str], dict[str, Any]]] = (
+            getattr(self, action, None) if action[:1].isupper() else None
+        )
+        if method is None:
+            raise StandInError("UnknownOperationException", f"{action} is not answered here")
         return method(body, base)
 
 
@@ -236,14 +346,34 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        action = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+        raw = self.rfile.read(length)
         stand_in: StandIn = self.server.stand_in  # type: ignore[attr-defined]
-        base = f"http://{self.headers.get('Host')}"
-        answer = json.dumps(stand_in.handle(action, body, base)).encode()
-        self.send_response(200)
+        invoke = _INVOKE_PATH.match(self.path.split("?", 1)[0])
+        try:
+            if invoke is not None:  # Lambda's rest-json protocol: the payload is the body
+                stand_in.count_call("Invoke")
+                function = unquote(invoke.group("function"))
+                status = stand_in.Invoke(function, self.headers.get("X-Amz-Invocation-Type", ""))
+                self._answer(status, b"" if status == 202 else b"null")
+                return
+            action = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+            base = f"http://{self.headers.get('Host')}"
+            answer = stand_in.handle(action, json.loads(raw or b"{}"), base)
+        except StandInError as error:
+            self._answer(
+                error.status,
+                json.dumps({"__type": error.code, "message": error.message}).encode(),
+                {"x-amzn-ErrorType": error.code},
+            )
+            return
+        self._answer(200, json.dumps(answer).encode())
+
+    def _answer(self, status: int, answer: bytes, headers: Optional[dict[str, str]] = None) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(answer)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(answer)
 

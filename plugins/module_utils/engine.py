@@ -13,7 +13,9 @@ Guarantees, at any concurrency (the ledger enforces them):
 A worker deletes in the background while it receives its next batch, and waits for that
 delete before it delivers again: a batch costs two round trips of waiting instead of
 three, and a kill at any moment leaves at most one batch per worker delivered but not
-deleted.
+deleted. A copy whose event another worker is delivering (with a batching API) joins its
+own receive's delete once that delivery is accepted, if that happens before its worker is
+back from the next receive: one DeleteMessageBatch per receive, copies or not.
 
 Check mode runs the same pipeline with a dispatcher and a settler that make no mutating
 call, receiving with a visibility timeout of 0.
@@ -57,7 +59,7 @@ from .planning import (
 from .queue_ops import DEFAULT_MAX_MESSAGE_BYTES, SQS_BATCH, QueueOps, chunks
 from .records import DlqRecord, parse_message
 from .routing import DeliverTo
-from .settle import Deleter, HandBack, PreviewSettler, Settlement, Settler
+from .settle import Deleter, HandBack, LateCopies, PreviewSettler, Settlement, Settler
 from .targets import sender_for
 
 Progress = Callable[[dict[str, Any]], None]
@@ -249,7 +251,8 @@ class Redrive:
             settings.plan_settings, lookups.buses, lookups.rules, self._kms_client
         )
         self._progress = progress
-        self._registry: DedupeRegistry[DlqRecord] = DedupeRegistry()
+        # Each waiting copy is registered with the late copies of the receive it came in.
+        self._registry: DedupeRegistry[tuple[DlqRecord, LateCopies]] = DedupeRegistry()
         self._budget = Budget(preview_limit if self.preview else settings.max_messages)
         self._hand_back = HandBack()
         self._stop = threading.Event()
@@ -410,6 +413,7 @@ class Redrive:
         if self.preview:
             stale_limit = max(stale_limit, PREVIEW_STALE_RECEIVES)
         deleting: Optional[Future] = None
+        late: Optional[LateCopies] = None
         try:
             while not self._should_stop():
                 limit = self._budget.reserve(SQS_BATCH)
@@ -444,12 +448,12 @@ class Redrive:
                         return
                     continue
                 empty_in_a_row = 0
-                _wait_done(deleting)
-                deleting = self._process(records)
+                _wait_done(deleting, late)
+                deleting, late = self._process(records)
                 if self._progress is not None:
                     self._progress(self.tally.snapshot())
         finally:
-            _wait_done(deleting)
+            _wait_done(deleting, late)
 
     def _receive(self, limit: int) -> list[dict[str, Any]]:
         visibility = 0 if self.preview else self.settings.visibility_timeout
@@ -493,7 +497,7 @@ class Redrive:
 
     # ---- one receive's worth of messages --------------------------------
 
-    def _process(self, records: list[DlqRecord]) -> Optional[Future]:
+    def _process(self, records: list[DlqRecord]) -> tuple[Optional[Future], LateCopies]:
         settlement = Settlement()
         groups: dict[str, list[Delivery]] = {}
         answered: set[str] = set()
@@ -513,10 +517,16 @@ class Redrive:
                 if delivery.record.message_id not in answered:
                     failure = request_failure(fatal.code if fatal else "NotAttempted", "not sent")
                     self._answered(delivery, failure, settlement, answered)
-        deleting = self._settler.settle(settlement)
+        if fatal is not None:
+            settlement.late_copies.close()  # the run is stopping: delete what is here now
+        try:
+            deleting = self._settler.settle(settlement)
+        except BaseException:
+            settlement.late_copies.close()  # copies still expected: their owner deletes them
+            raise
         if fatal is not None:
             raise fatal
-        return deleting
+        return deleting, settlement.late_copies
 
     def _plan(
         self, records: list[DlqRecord], settlement: Settlement, groups: dict[str, list[Delivery]]
@@ -552,7 +562,9 @@ class Redrive:
         if not self.settings.dedupe or event_id is None:
             self._start(delivery, groups)
             return
-        claim, failure = self._registry.claim(destination.key, event_id, record)
+        claim, failure = self._registry.claim(
+            destination.key, event_id, (record, settlement.late_copies)
+        )
         if claim is Claim.OWNER:
             self._start(delivery, groups)
         elif claim is Claim.ACCEPTED:
@@ -563,6 +575,15 @@ class Redrive:
             settlement.fail(record, copy_failure(failure), destination)
         else:
             self.ledger.move([record], State.WAITING)
+            if self._batches(destination):
+                settlement.late_copies.expect(record.message_id)
+
+    def _batches(self, destination: Destination) -> bool:
+        """Whether the destination's API takes several deliveries per call: only then does
+        the copy's own delete wait for it (waiting on one call per event would stall)."""
+        if not isinstance(self._dispatcher, Dispatcher):
+            return False
+        return self._dispatcher.sender(destination).max_items > 1
 
     def _start(self, delivery: Delivery, groups: dict[str, list[Delivery]]) -> None:
         self.ledger.move([delivery.record], State.DELIVERING)
@@ -574,7 +595,7 @@ class Redrive:
         record, destination = delivery.record, delivery.destination
         answered.add(record.message_id)
         failure = answer if isinstance(answer, Failure) else None
-        waiters: list[DlqRecord] = []
+        waiters: list[tuple[DlqRecord, LateCopies]] = []
         if self.settings.dedupe and record.event_id is not None:
             waiters = self._registry.resolve(destination.key, record.event_id, failure)
         if isinstance(answer, Accepted):
@@ -583,13 +604,15 @@ class Redrive:
                 self.tally.count("already_delivered")
             self.tally.delivered(record, destination, delivery.size)
             settlement.delete.append(record)
-            for waiter in waiters:
+            for waiter, late in waiters:
                 self.ledger.move([waiter], State.ACCEPTED)
                 self.tally.delivered(waiter, destination, delivery.size, DUPLICATE)
-                settlement.delete.append(waiter)
+                if not late.offer(waiter.message_id):
+                    settlement.delete.append(waiter)
             return
         settlement.fail(record, answer, destination)
-        for waiter in waiters:
+        for waiter, late in waiters:
+            late.withdraw(waiter.message_id)
             settlement.fail(waiter, copy_failure(answer), destination)
 
     # ---- the end of the run --------------------------------------------
@@ -631,7 +654,10 @@ def _wait_for(workers: list[Future], stop: Callable[[], None]) -> bool:
     return interrupted
 
 
-def _wait_done(future: Optional[Future]) -> None:
+def _wait_done(future: Optional[Future], late: Optional[LateCopies] = None) -> None:
+    """Wait for a receive's delete; its late copies are not waited for any longer."""
+    if late is not None:
+        late.close()
     if future is not None:
         future.result()
 

@@ -3,10 +3,11 @@
 """Settle what one receive's worth of messages came to: delete, quarantine or park.
 
 A real run deletes the messages whose payload was accepted (with the copies settled by
-that acceptance, in the same DeleteMessageBatch), sends terminal failures to the
-quarantine queue when one is named (deleting them once the copy was sent), and parks
-the rest until the run ends. Check mode settles through `PreviewSettler`, which only
-tallies: the same pipeline, no mutating call.
+that acceptance, in the same DeleteMessageBatch; a copy whose event another receive is
+delivering joins its own receive's delete when that delivery is accepted in time), sends
+terminal failures to the quarantine queue when one is named (deleting them once the copy
+was sent), and parks the rest until the run ends. Check mode settles through
+`PreviewSettler`, which only tallies: the same pipeline, no mutating call.
 """
 
 from __future__ import annotations
@@ -27,6 +28,64 @@ from .records import DlqRecord
 
 # Final sweep over deletes that kept failing: rounds, with back-off between them.
 FINAL_SWEEP_ROUNDS = 10
+# The longest a delete waits for late copies when its worker does not say "now" first
+# (a worker that died): a bound, never the usual wait.
+LATE_COPY_WAIT_SECONDS = 5.0
+
+
+class LateCopies:
+    """The copies in one receive whose event another receive's worker is delivering.
+
+    Deleted in one more DeleteMessageBatch of that worker's, they would cost a call for
+    one or two messages; joined to this receive's own delete, which has room for them,
+    they cost nothing. The delete waits for them, in the background, until every one was
+    accepted or failed or the worker is back from its next receive and closes the box;
+    a copy accepted after that is deleted by the worker that delivered its event.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._expected: set[str] = set()
+        self._arrived: list[str] = []
+        self._open = True
+
+    def expect(self, message_id: str) -> None:
+        with self._changed:
+            self._expected.add(message_id)
+
+    def offer(self, message_id: str) -> bool:
+        """The copy's event was accepted: True when this receive's delete takes the copy."""
+        with self._changed:
+            if not self._open or message_id not in self._expected:
+                return False
+            self._expected.discard(message_id)
+            self._arrived.append(message_id)
+            self._changed.notify_all()
+            return True
+
+    def withdraw(self, message_id: str) -> None:
+        """The copy's event failed: the worker that delivered it settles the copy."""
+        with self._changed:
+            self._expected.discard(message_id)
+            self._changed.notify_all()
+
+    @property
+    def waiting(self) -> bool:
+        with self._changed:
+            return self._open and bool(self._expected)
+
+    def close(self) -> None:
+        with self._changed:
+            self._open = False
+            self._changed.notify_all()
+
+    def collect(self, timeout: float = 0.0) -> list[str]:
+        """Wait (at most `timeout`) for the expected copies or a close; close; the ids of
+        the copies this receive deletes."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._open or not self._expected, timeout)
+            self._open = False
+            return list(self._arrived)
 
 
 @dataclass
@@ -35,6 +94,7 @@ class Settlement:
 
     delete: list[DlqRecord] = field(default_factory=list)
     failed: list[tuple[DlqRecord, Failure, Optional[Destination]]] = field(default_factory=list)
+    late_copies: LateCopies = field(default_factory=LateCopies)
 
     def fail(self, record: DlqRecord, failure: Failure, destination: Optional[Destination]) -> None:
         self.failed.append((record, failure, destination))
@@ -66,7 +126,17 @@ class Deleter:
         self._retries: dict[str, tuple[int, float, str]] = {}  # id -> (failures, due, code)
         self._lock = threading.Lock()
 
-    def submit(self, message_ids: list[str]) -> Optional[Future]:
+    def submit(self, message_ids: list[str], late: Optional[LateCopies] = None) -> Optional[Future]:
+        if late is not None and not late.waiting:
+            message_ids = message_ids + late.collect()
+            late = None
+        if late is not None:
+            try:
+                return self._executor.submit(self._delete_with, message_ids, late)
+            except RuntimeError:  # the pool is shut down: the run is over, delete here
+                late.close()
+                self._delete_with(message_ids, late)
+                return None
         if not message_ids:
             return None
         handles = self._ledger.start_delete(message_ids)
@@ -75,6 +145,11 @@ class Deleter:
         except RuntimeError:  # the pool is shut down: the run is over, delete here
             self._delete(handles)
             return None
+
+    def _delete_with(self, message_ids: list[str], late: LateCopies) -> None:
+        message_ids = message_ids + late.collect(LATE_COPY_WAIT_SECONDS)
+        if message_ids:
+            self._delete(self._ledger.start_delete(message_ids))
 
     def _delete(self, handles: list[Handle]) -> None:
         try:
@@ -130,7 +205,9 @@ class Deleter:
 
 
 class Deletes(Protocol):
-    def submit(self, message_ids: list[str]) -> Optional[Future]: ...
+    def submit(
+        self, message_ids: list[str], late: Optional[LateCopies] = None
+    ) -> Optional[Future]: ...
 
 
 class HandBack:
@@ -140,8 +217,11 @@ class HandBack:
     def __init__(self) -> None:
         self.done: set[str] = set()
 
-    def submit(self, message_ids: list[str]) -> Optional[Future]:
+    def submit(self, message_ids: list[str], late: Optional[LateCopies] = None) -> Optional[Future]:
         self.done.update(message_ids)
+        if late is not None:
+            late.close()
+            self.done.update(late.collect())
         return None
 
 
@@ -183,7 +263,9 @@ class Settler:
         except _QuarantineDenied as denied:
             deletable.extend(denied.sent)
             fatal = denied.error
-        deleting = self._deleter.submit(deletable)
+        if fatal is not None:
+            settlement.late_copies.close()
+        deleting = self._deleter.submit(deletable, settlement.late_copies)
         if fatal is not None:
             raise fatal
         return deleting

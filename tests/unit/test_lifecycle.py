@@ -35,6 +35,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.lookups import
 from ansible_collections.redrive.eventbridge.plugins.module_utils.records import parse_message
 from ansible_collections.redrive.eventbridge.plugins.module_utils.routing import DeliverTo
 from ansible_collections.redrive.eventbridge.plugins.module_utils.runner import execute
+from ansible_collections.redrive.eventbridge.plugins.module_utils.settle import LateCopies
 from tests.support.events import custom_event, eventbridge_dlq_message, rule_arn
 from tests.unit.fakes import FakeEvents, FakeSqs, InlineExecutor, client_error
 
@@ -432,6 +433,82 @@ def test_a_waiting_copy_is_deleted_with_its_owner() -> None:
 
     assert (result["redriven"], result["duplicates_skipped"]) == (1, 1)
     assert sqs.delete_batches == [[owner, copy]]
+
+
+class _OrderedSqs(FakeSqs):
+    """Receives after the first two wait until two deletes were made, so each worker's
+    next receive comes back only after both first receives were settled."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.receives = 0
+        self.two_deletes = threading.Event()
+
+    def receive_message(self, **request: Any):
+        with self._lock:
+            self.receives += 1
+            later = self.receives > 2
+        if later:
+            self.two_deletes.wait(5)  # a bound against hanging, not a timing
+        return super().receive_message(**request)
+
+    def delete_message_batch(self, **request: Any):
+        answer = super().delete_message_batch(**request)
+        if len(self.delete_batches) >= 2:
+            self.two_deletes.set()
+        return answer
+
+
+class _SecondFirstEvents(FakeEvents):
+    """The put of the receive holding ORD-00011 is answered before the other one."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.second_put = threading.Event()
+
+    def put_events(self, Entries: list[dict[str, Any]]):
+        second = any(order_of(entry) == "ORD-00011" for entry in Entries)
+        if not second:
+            self.second_put.wait(5)
+        answer = super().put_events(Entries)
+        if second:
+            self.second_put.set()
+        return answer
+
+
+def test_a_copy_whose_event_another_worker_delivers_joins_its_own_receives_delete() -> None:
+    """Two workers, two receives of 10; the second holds a copy of an event of the first.
+    Whichever worker claims the event, the copy waits for the other worker's put, and is
+    deleted in its own receive's DeleteMessageBatch: two deletes of 10, not 10 + 9 + 1."""
+    sqs, events = _OrderedSqs(), _SecondFirstEvents()
+    first = [custom_event(number) for number in range(1, 11)]
+    for event in first:
+        add(sqs, event)
+    add(sqs, dict(first[0]))
+    for number in range(11, 20):
+        add(sqs, custom_event(number))
+    seams = Seams(sleep=lambda seconds: None, random=random.Random(7).random)
+
+    result = run(sqs, events, seams, concurrency=2)
+
+    assert (result["redriven"], result["duplicates_skipped"]) == (19, 1)
+    assert sorted(len(batch) for batch in sqs.delete_batches) == [10, 10]
+    assert not sqs.messages
+
+
+def test_late_copies_are_taken_only_while_their_receive_waits_for_them() -> None:
+    late = LateCopies()
+    late.expect("copy-1")
+    late.expect("copy-2")
+    late.expect("copy-3")
+    assert late.offer("copy-1")
+    assert not late.offer("not-expected")
+    late.withdraw("copy-2")  # its event failed: the owner keeps it with that failure
+    assert late.waiting
+    late.close()
+    assert not late.offer("copy-3")  # too late: the owner deletes it in its own batch
+    assert late.collect() == ["copy-1"]
+    assert not late.waiting
 
 
 def test_a_waiting_copy_shares_the_fate_of_a_failed_owner() -> None:
