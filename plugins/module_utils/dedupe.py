@@ -8,7 +8,7 @@ destination was accepted; if that one fails, its copies share its fate.
 
 Keys are exact (destination and event id), never hashes: a collision would delete a copy
 whose event was never delivered. What grows with the queue is one entry per distinct
-event delivered: a canonical UUID event id is kept as its 128-bit integer (about 70 bytes
+event delivered: a canonical UUID event id is kept as its 128-bit integer (about 90 bytes
 in the set), any other id as its text.
 """
 

@@ -91,8 +91,8 @@ def test_keys_set_to_empty_strings_let_the_profile_be_used(
     world: World, tmp_path: Path, profile_env: dict[str, str]
 ) -> None:
     dlq = world.queue("dlq")
-    capture = world.capture()
-    world.send(dlq, [eventbridge_dlq_message(custom_event(n)) for n in range(2)])
+    capture, failed = world.capture_rule()
+    world.send(dlq, [eventbridge_dlq_message(custom_event(n), **failed) for n in range(2)])
     no_keys = {"access_key": "", "secret_key": ""}
 
     looked = run_playbook(
@@ -161,7 +161,8 @@ def test_aliases_amazon_aws_10_removed_are_refused(world: World, tmp_path: Path)
 
 def test_debug_botocore_endpoint_logs_lists_the_calls(world: World, tmp_path: Path) -> None:
     dlq = world.queue("dlq")
-    world.send(dlq, [eventbridge_dlq_message(custom_event(1))])
+    _capture, failed = world.capture_rule()
+    world.send(dlq, [eventbridge_dlq_message(custom_event(1), **failed)])
 
     run: PlaybookRun = run_playbook(
         tmp_path,
@@ -180,4 +181,5 @@ def test_debug_botocore_endpoint_logs_lists_the_calls(world: World, tmp_path: Pa
     assert actions == sorted(set(actions))
     for action in ("sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessageBatch"):
         assert action in actions
-    assert "events:PutEvents" in actions
+    # Delivered to the rule's target: its targets were read, the target queue was sent to.
+    assert "events:ListTargetsByRule" in actions and "sqs:SendMessageBatch" in actions

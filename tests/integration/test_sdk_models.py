@@ -64,8 +64,8 @@ def test_receive_counts_and_sent_times_arrive_through_such_a_model(
 
 def test_a_redrive_through_such_a_model_delivers(world: World, old_session: Any) -> None:
     dlq = world.queue("dlq")
-    capture = world.capture()
-    world.send(dlq, [eventbridge_dlq_message(custom_event(n)) for n in range(4)])
+    capture, failed = world.capture_rule()
+    world.send(dlq, [eventbridge_dlq_message(custom_event(n), **failed) for n in range(4)])
     clients = aws.session_clients(
         old_session.create_client,
         region="us-east-1",
