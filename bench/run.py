@@ -153,6 +153,7 @@ class Rig(StandInServer):
             ],
             capture_output=True,
             text=True,
+            check=False,  # a failed run is reported with its stderr below
         )
         if completed.returncode:
             raise SystemExit(f"{run} failed:\n{completed.stderr[-3000:]}")

@@ -386,17 +386,16 @@ class SnsSender(_MessageBatchSender):
         )
 
 
-class LambdaSender:
-    """Asynchronous Invoke (InvocationType=Event), one call per delivery; a qualified ARN
-    (version or alias) is passed as given, which Invoke accepts as FunctionName."""
+class _OneCallSender:
+    """One call per delivery (Invoke, StartExecution): a payload over the API's limit is
+    answered without a call; subclasses make the call."""
 
-    action = "Invoke"
+    action: str
+    what: str
     max_items = 1
 
-    def __init__(self, lambda_: Any, destination: Destination, max_request_bytes: int) -> None:
-        self._lambda = lambda_
-        self._function = destination.arn
-        self.max_bytes = min(LAMBDA_MAX_EVENT_PAYLOAD_BYTES, max_request_bytes)
+    def __init__(self, limit: int, max_request_bytes: int) -> None:
+        self.max_bytes = min(limit, max_request_bytes)
         self.max_item_bytes = self.max_bytes
 
     def size(self, delivery: Delivery) -> int:
@@ -406,7 +405,26 @@ class LambdaSender:
         delivery = _single(batch, self.action)
         size = self.size(delivery)
         if size > self.max_item_bytes:
-            return [too_large(size, self.max_item_bytes, "asynchronous invocations")]
+            return [too_large(size, self.max_item_bytes, self.what)]
+        return [self._send_one(delivery)]
+
+    def _send_one(self, delivery: Delivery) -> Answer:
+        raise NotImplementedError
+
+
+class LambdaSender(_OneCallSender):
+    """Asynchronous Invoke (InvocationType=Event), one call per delivery; a qualified ARN
+    (version or alias) is passed as given, which Invoke accepts as FunctionName."""
+
+    action = "Invoke"
+    what = "asynchronous invocations"
+
+    def __init__(self, lambda_: Any, destination: Destination, max_request_bytes: int) -> None:
+        super().__init__(LAMBDA_MAX_EVENT_PAYLOAD_BYTES, max_request_bytes)
+        self._lambda = lambda_
+        self._function = destination.arn
+
+    def _send_one(self, delivery: Delivery) -> Answer:
         response = _call(
             self.action,
             self._lambda.invoke,
@@ -419,17 +437,15 @@ class LambdaSender:
             body.read()  # frees the pooled connection; an Event invocation answers nothing
         status = response.get("StatusCode")
         if status == 202:
-            return [ACCEPTED]
-        return [
-            Failure(
-                Kind.UNKNOWN_OUTCOME,
-                "UnexpectedStatus",
-                f"an asynchronous Invoke answers 202, this one {status}",
-            )
-        ]
+            return ACCEPTED
+        return Failure(
+            Kind.UNKNOWN_OUTCOME,
+            "UnexpectedStatus",
+            f"an asynchronous Invoke answers 202, this one {status}",
+        )
 
 
-class StepFunctionsSender:
+class StepFunctionsSender(_OneCallSender):
     """StartExecution, one call per delivery, named after the event and rule.
 
     For a Standard workflow the name makes a repeated redrive safe: StartExecution with the
@@ -439,22 +455,14 @@ class StepFunctionsSender:
     """
 
     action = "StartExecution"
-    max_items = 1
+    what = "execution inputs"
 
     def __init__(self, states: Any, destination: Destination, max_request_bytes: int) -> None:
+        super().__init__(SFN_MAX_INPUT_BYTES, max_request_bytes)
         self._states = states
         self._machine = destination.arn
-        self.max_bytes = min(SFN_MAX_INPUT_BYTES, max_request_bytes)
-        self.max_item_bytes = self.max_bytes
 
-    def size(self, delivery: Delivery) -> int:
-        return utf8_len(delivery.payload)
-
-    def send(self, batch: Sequence[Delivery]) -> list[Answer]:
-        delivery = _single(batch, self.action)
-        size = self.size(delivery)
-        if size > self.max_item_bytes:
-            return [too_large(size, self.max_item_bytes, "execution inputs")]
+    def _send_one(self, delivery: Delivery) -> Answer:
         request: dict[str, Any] = {"stateMachineArn": self._machine, "input": delivery.payload}
         name = delivery_token(delivery.event_id, _rule_arn(delivery))
         if name is not None:
@@ -464,9 +472,9 @@ class StepFunctionsSender:
         except Exception as error:  # botocore raises many unrelated classes
             translated = aws_error(error, self.action)
             if translated.code == "ExecutionAlreadyExists":
-                return [ALREADY_DELIVERED]
+                return ALREADY_DELIVERED
             raise translated from None
-        return [ACCEPTED]
+        return ACCEPTED
 
 
 class KinesisSender:
