@@ -462,6 +462,8 @@ def kill_run(world: World, base: Path, via: str, seed_value: int, count: int) ->
             accepted_before_kill = proxy.accepted_count
         finally:
             kill_tree(process)
+        # Calls of the killed run still at the proxy take effect after the kill.
+        assert proxy.wait_idle(), "the proxy is still serving the killed run"
         # What the kill left: once the hidden messages are back, nothing may be missing.
         after_kill = ledger.check(settle_seconds=60)
         assert_sound(after_kill, complete=False)

@@ -154,9 +154,26 @@ class FaultProxy:
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.seed = seed
         self.lock = threading.RLock()
+        self._idle = threading.Condition()
+        self._active = 0
         self._server: Optional[ThreadingHTTPServer] = None
         self.url = ""
         self.reset()
+
+    def request_started(self) -> None:
+        with self._idle:
+            self._active += 1
+
+    def request_finished(self) -> None:
+        with self._idle:
+            self._active -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Until no request is being served: a killed client's last call may still be on
+        its way to moto (delayed by `set_latency`) and take effect after the client died."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
 
     def reset(self) -> None:
         """Clear every fault, counter and remembered handle; strictness back on."""
@@ -610,6 +627,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         proxy: FaultProxy = self.server.proxy  # type: ignore[attr-defined]
+        proxy.request_started()
+        try:
+            self._handle_request(proxy)
+        finally:
+            proxy.request_finished()
+
+    def _handle_request(self, proxy: FaultProxy) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         target = self.headers.get("X-Amz-Target", "")
