@@ -163,7 +163,10 @@ because moto's queue is O(n) per receive; it records every accepted entry's mark
 
 
 CONCURRENT = """\
-Each runner is a full redrive (concurrency 2) started at the same moment on the same queue.
+Each runner is its own `aws eventbridge-dlq redrive` process (concurrency 2, a 10 s
+visibility timeout, so that runners contend for the same messages and only the visibility
+heartbeat keeps one runner's work from another's), all started at the same moment on the
+same queue; poison messages are accounted for by message id, in the DLQ or in quarantine.
 One run puts each event id once even when the DLQ holds several copies of it; separate
 runs share no state, so when two runners receive two copies of one event, both put it.
 Those are the duplicates counted here: they come from extra DLQ copies, not from one
