@@ -129,7 +129,9 @@ def test_ansible_doc_renders_every_plugin_without_warnings(tmp_path: Path) -> No
     for kind, name in (("module", "eventbridge_dlq_redrive"), ("lookup", "dlq_messages")):
         shown = run([str(BIN / "ansible-doc"), "-t", kind, f"redrive.eventbridge.{name}"], env=env)
         assert shown.returncode == 0, shown.stderr
-        assert "WARNING" not in shown.stderr.upper(), shown.stderr
+        # Ansible's own warnings ("[WARNING]: ", "[DEPRECATION WARNING]: "), not a Python
+        # warning a dependency prints on import.
+        assert "WARNING]" not in shown.stderr, shown.stderr
         assert "EXAMPLES" in shown.stdout and "RETURN VALUES" in shown.stdout
 
 
