@@ -55,6 +55,7 @@ Plan = Union[Filtered, Keep, Deliver]
 
 KEEP_UNMATCHED = "keep"
 PUT_UNMATCHED = "put"
+SOURCE_REWRITTEN_FOR_BUS_TARGET = "source_rewritten_for_bus_target"
 
 
 @dataclass(frozen=True)
@@ -205,13 +206,37 @@ class Planner:
         if target is None:  # target_destination always sets it
             raise ValueError("a target destination without its target")
         if destination.type is TargetType.EVENT_BUS:
-            # Another bus (another account or region): PutEvents there, aws.* sources too.
+            # Another bus (another account or region): PutEvents there.
             entry = build_entry(record, self.entry_options, destination.arn)
-            return self._entry_plan(record, destination, entry)
+            return self._bus_target_plan(record, destination, entry)
         payload = payload_for(record, target, record.event_text or record.body)
         if isinstance(payload, Failure):
             return Keep(payload, destination)
         return Deliver(Delivery(record, destination, payload, utf8_len(payload)))
+
+    def _bus_target_plan(self, record: DlqRecord, destination: Destination, entry: Entry) -> Plan:
+        """EventBridge forwards an `aws.*` event to a bus target as it is; PutEvents cannot,
+        and the rules on that bus, which this run cannot read, were written for the original
+        source. So a rewritten source is held like an unmatched rule, unless asked for."""
+        plan = self._entry_plan(record, destination, entry)
+        rewritten_only_by_prefix = self.entry_options.source_override is None
+        if not isinstance(plan, Deliver) or not (
+            entry.source_rewritten and rewritten_only_by_prefix
+        ):
+            return plan
+        original = (record.event or {}).get("source")
+        field = f"source: {entry.fields['Source']} (the event's source is {original})"
+        failure = Failure(
+            Kind.RULE_UNMATCHED,
+            SOURCE_REWRITTEN_FOR_BUS_TARGET,
+            f"{field}; PutEvents refuses aws.* sources, and rules on {destination.arn} "
+            f"written for {original} would not match the rewritten one; set "
+            "when_rule_unmatched: put to send it anyway",
+        )
+        rule_match = RuleMatch(False, field, failure)
+        if self.settings.when_rule_unmatched == PUT_UNMATCHED:
+            return Deliver(plan.delivery, True, rule_match)
+        return Keep(failure, destination, entry, rule_match)
 
     def _entry_plan(self, record: DlqRecord, destination: Destination, entry: Entry) -> Plan:
         if entry.size >= self.settings.max_request_bytes:

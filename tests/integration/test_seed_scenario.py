@@ -18,13 +18,14 @@ import pytest
 from tests.support.ansible_run import run_playbook
 from tests.support.aws_cli import aws, cli_env
 from tests.support.events import (
+    ACCOUNT,
     body_of,
     custom_event,
     eventbridge_dlq_message,
     rule_arn,
     s3_cloudtrail_event,
 )
-from tests.support.world import World
+from tests.support.world import World, client
 
 MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
 LOOKUP = "redrive.eventbridge.dlq_messages"
@@ -353,3 +354,60 @@ def test_the_same_through_the_aws_cli(world: World, tmp_path: Path) -> None:
     assert billing == sorted((expected_billing(e, rule_name) for e in seeded.shop_events), key=str)
     assert bodies(world, seeded.s3_healthy) == [] and bodies(world, seeded.shop_healthy) == []
     assert world.depth(seeded.s3_dlq)["visible"] == world.depth(seeded.shop_dlq)["visible"] == 0
+
+
+def test_an_aws_event_for_a_bus_target_is_held_unless_asked_for(
+    world: World, tmp_path: Path
+) -> None:
+    """EventBridge forwards `aws.s3` to a bus target as it is; PutEvents can only send
+    `redrive.aws.s3`, which the rules there do not match. Held by default, sent with put."""
+    other = client("events", world.endpoint_url, region="eu-west-1")
+    other_sqs = client("sqs", world.endpoint_url, region="eu-west-1")
+    central = world.name("central")
+    central_arn = other.create_event_bus(Name=central)["EventBusArn"]
+    capture = other_sqs.create_queue(QueueName=world.name("central-capture"))["QueueUrl"]
+    capture_arn = other_sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    other.put_rule(
+        Name="everything", EventBusName=central, EventPattern=json.dumps({"account": [ACCOUNT]})
+    )
+    other.put_targets(
+        Rule="everything",
+        EventBusName=central,
+        Targets=[{"Id": "c", "Arn": capture_arn}],
+    )
+    forward = rule_with_targets(
+        world,
+        "default",
+        world.name("forward"),
+        {"account": [ACCOUNT]},
+        [{"Id": "central", "Arn": central_arn}],
+    )
+    dlq = world.queue("dlq")
+    s3, shop = s3_cloudtrail_event("in/1.pdf"), custom_event(1)
+    world.send(
+        dlq, [eventbridge_dlq_message(e, rule=forward, target_arn=central_arn) for e in (s3, shop)]
+    )
+
+    held = redrive(world, tmp_path, dlq)
+
+    (forwarded,) = captured(other_sqs, capture)
+    assert (forwarded["source"], forwarded["detail"]) == (shop["source"], shop["detail"])
+    assert held["redriven"] == 1
+    (kept,) = held["kept_messages"]
+    assert kept["code"] == "source_rewritten_for_bus_target"
+    assert "redrive.aws.s3" in kept["reason"] and "when_rule_unmatched: put" in kept["reason"]
+    assert world.depth(dlq)["visible"] == 1
+
+    put = redrive(world, tmp_path, dlq, when_rule_unmatched="put")
+
+    (sent,) = captured(other_sqs, capture)
+    assert (sent["source"], sent["detail"]) == ("redrive.aws.s3", s3["detail"])
+    assert (put["redriven"], put["unmatched_rule_put"]) == (1, 1)
+    assert world.depth(dlq)["visible"] == 0
+
+
+def captured(sqs: Any, queue: str) -> list[dict[str, Any]]:
+    answer = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
+    return [json.loads(message["Body"]) for message in answer.get("Messages", [])]
