@@ -145,6 +145,12 @@ options:
         that stopped matching (or the reason it could not be checked).
       - With V(put), it is put anyway and counted in RV(redrive.eventbridge.eventbridge_dlq_redrive#module:unmatched_rule_put).
       - Messages without C(RULE_ARN) (Lambda DLQ and destination records) are not checked.
+      - >-
+        The same choice applies to an C(aws.*) event whose failed target is an event bus in another account or
+        region. EventBridge forwards such an event unchanged, but PutEvents can only send it with its source
+        rewritten (C(redrive.aws.s3)), which rules on that bus written for C(aws.s3) do not match. With V(keep) it
+        stays with reason C(source_rewritten_for_bus_target); with V(put) it is sent rewritten and counted in
+        RV(redrive.eventbridge.eventbridge_dlq_redrive#module:unmatched_rule_put).
     type: str
     choices: [keep, put]
     default: keep
