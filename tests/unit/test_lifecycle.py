@@ -280,6 +280,32 @@ def test_accepted_batches_are_settled_when_a_later_batch_hits_a_fatal_error() ->
     assert len(sqs.visible()) == 4
 
 
+def test_a_fatal_error_on_a_retry_call_settles_what_the_first_call_accepted() -> None:
+    """Ten entries, nine accepted by the first call and one throttled; the retry call is
+    refused for good (the session expired). The nine are counted and deleted; only the
+    throttled one stays, visible again."""
+    sqs = FakeSqs()
+    events = FakeEvents(fail=failing_order("ORD-00009", "ThrottlingException"))
+    ids = [add(sqs, custom_event(n)) for n in range(10)]
+    put_events = events.put_events
+
+    def expire_on_retry(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        if events.calls["PutEvents"] == 1:
+            raise client_error("ExpiredTokenException", "PutEvents")
+        return put_events(Entries=Entries)
+
+    events.put_events = expire_on_retry  # type: ignore[method-assign]
+    result = run(sqs, events)
+
+    assert len(events.accepted) == 9
+    assert result["stopped_by"] == "error"
+    assert result["error"]["code"] == "ExpiredTokenException"
+    assert (result["redriven"], result["kept"]) == (9, 1)
+    assert list(sqs.messages) == [ids[9]] and sqs.visible() == [ids[9]]
+    (kept,) = result["kept_messages"]
+    assert (kept["message_id"], kept["code"]) == (ids[9], "ExpiredTokenException")
+
+
 # ---- hole 7: exact dedupe keys ---------------------------------------------------------------
 
 
