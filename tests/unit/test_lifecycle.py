@@ -427,6 +427,53 @@ def test_a_delete_sqs_keeps_refusing_is_reported_with_its_message_id() -> None:
     assert list(sqs.messages) == [ids[1]] and sqs.visible() == [ids[1]]
 
 
+def test_the_heartbeat_retries_failed_deletes_while_the_run_goes_on() -> None:
+    """Deletes fail over several heartbeats, then succeed: they are done during the run,
+    not left to the final sweep. A delete refused past the sweep is reported by id."""
+    now = [0.0]
+    sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
+    passing, refused, clean = (add(sqs, custom_event(n)) for n in range(3))
+    sqs.delete_failures = {passing: 3, refused: 1000}
+    engine: list[Redrive] = []
+    receive = sqs.receive_message
+    gone_at: dict[str, int] = {}  # message id -> the receive during which it was deleted
+    refused_tries: list[int] = []  # deletes of `refused` tried, at each receive
+
+    def receive_after_a_heartbeat(**kwargs: Any) -> dict[str, Any]:
+        now[0] += 5  # each receive takes 5 s: every back-off has passed at the next tick
+        engine[0].tick()
+        receives = sqs.calls["ReceiveMessage"] + 1
+        for message_id in (passing, refused, clean):
+            if message_id not in sqs.messages:
+                gone_at.setdefault(message_id, receives)
+        refused_tries.append(sum(refused in batch for batch in sqs.delete_batches))
+        return receive(**kwargs)
+
+    sqs.receive_message = receive_after_a_heartbeat  # type: ignore[method-assign]
+    settings = RedriveSettings(
+        QUEUE, deliver_to=DeliverTo.BUS, wait_seconds=0, empty_receives=8, concurrency=1
+    )
+    # The test drives the heartbeat: its own thread ends at once.
+    seams = inline_seams(clock=lambda: now[0], wait=lambda finished, seconds: True)
+    engine.append(Redrive(Clients(sqs, events), settings, seams=seams))
+    result = engine[0].run()
+
+    assert sqs.calls["ReceiveMessage"] == 9  # one with the messages, eight empty
+    assert gone_at[clean] == 2  # deleted after the first receive
+    # Failed at the delete after the receive and at the ticks of receives 2 and 3, then
+    # deleted by the tick of receive 4: during the run, five receives before its end.
+    assert gone_at[passing] == 4
+    # Tried once after the first receive, then once more at every tick.
+    assert refused_tries == [0, 2, 3, 4, 5, 6, 7, 8, 9]
+    # The final sweep tried ten more times; then the delete is reported with its id.
+    assert sum(refused in batch for batch in sqs.delete_batches) == 9 + 10
+    assert (result["redriven"], result["delete_failures"]) == (3, 1)
+    (failed,) = result["delete_failed_messages"]
+    assert failed["message_id"] == refused
+    assert failed["reason"].startswith("delete_failed: InternalError")
+    assert list(sqs.messages) == [refused] and sqs.visible() == [refused]
+
+
 # ---- hole 10: copies share the delete batch of what was accepted ----------------------------
 
 
