@@ -240,7 +240,9 @@ class Redrive:
             seams.clock,
             list_every_message=self.preview,
         )
-        self.queue = QueueOps(clients.sqs, settings.queue_url, self.tally.call, seams.sleep)
+        self.queue = QueueOps(
+            clients.sqs, settings.queue_url, self.tally.call, seams.sleep, seams.random
+        )
         self.ledger = Ledger()
         if lookups is None:
             lookups = Lookups(
@@ -272,7 +274,13 @@ class Redrive:
             self._fail,
         )
         quarantine = (
-            QueueOps(clients.sqs, settings.quarantine_queue_url, self.tally.call, seams.sleep)
+            QueueOps(
+                clients.sqs,
+                settings.quarantine_queue_url,
+                self.tally.call,
+                seams.sleep,
+                seams.random,
+            )
             if settings.quarantine_queue_url
             else None
         )
@@ -292,7 +300,7 @@ class Redrive:
             )
             self._dispatcher = Dispatcher(
                 make_sender or self._sender,
-                Pacer(settings.rate_limit, seams.clock, seams.sleep),
+                Pacer(settings.rate_limit, seams.clock, seams.sleep, seams.random),
                 settings.entry_attempts,
                 self.tally.call,
                 seams.sleep,

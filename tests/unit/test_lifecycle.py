@@ -687,6 +687,43 @@ def test_stop_during_a_put_finishes_the_batch_and_releases_the_rest() -> None:
     assert len(sqs.messages) == 20 and len(sqs.visible()) == 20
 
 
+def test_every_back_off_of_a_run_is_drawn_from_the_runs_random() -> None:
+    """Throttled entries (the shared pacer's cool-down, the dispatcher's back-off) and a
+    quarantine send to retry (the queue calls' back-off): with a random that always says
+    0, no back-off waits at all."""
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    sqs = FakeSqs(clock=lambda: now[0])
+    events = FakeEvents(fail=lambda entry, attempt: "ThrottlingException" if attempt < 3 else None)
+    for number in range(3):
+        add(sqs, custom_event(number))
+    sqs.add("not json")
+    send = sqs.send_message_batch
+
+    def send_after_a_passing_failure(QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+        if sqs.calls["SendMessageBatch"] == 0:
+            sqs.calls["SendMessageBatch"] += 1
+            failed = [
+                {"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in Entries
+            ]
+            return {"Successful": [], "Failed": failed}
+        return send(QueueUrl=QueueUrl, Entries=Entries)
+
+    sqs.send_message_batch = send_after_a_passing_failure  # type: ignore[method-assign]
+    seams = inline_seams(clock=lambda: now[0], sleep=sleep, random=lambda: 0.0)
+
+    result = run(sqs, events, seams, quarantine_queue_url=QUARANTINE)
+
+    assert (result["redriven"], result["quarantined"]) == (3, 1)
+    assert sqs.calls["SendMessageBatch"] == 2 and events.calls["PutEvents"] == 3
+    assert len(slept) >= 3 and set(slept) == {0.0}
+
+
 def test_check_mode_runs_the_pipeline_without_a_mutating_call() -> None:
     sqs, events = FakeSqs(), FakeEvents()
     event = custom_event(1)
