@@ -724,6 +724,69 @@ def test_every_back_off_of_a_run_is_drawn_from_the_runs_random() -> None:
     assert len(slept) >= 3 and set(slept) == {0.0}
 
 
+class _CtrlC:
+    """Ctrl-C as Python delivers it: a KeyboardInterrupt in the main thread, which waits in
+    `_wait_for` for its workers, raised once while a worker is in its put."""
+
+    def __init__(self) -> None:
+        self.pressed = threading.Event()  # the worker is in its put
+        self.resumed = threading.Event()  # the main thread waits again, after stop()
+        self.raised = False
+
+    def executor(self, workers: int, name: str) -> Any:
+        if name != "redrive":
+            return InlineExecutor()
+        return _Interrupting(_threads(workers, name), self)
+
+
+class _Interrupting:
+    def __init__(self, pool: Any, ctrl_c: _CtrlC) -> None:
+        self._pool, self._ctrl_c = pool, ctrl_c
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return _InterruptedWait(self._pool.submit(fn, *args), self._ctrl_c)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait)
+
+
+class _InterruptedWait:
+    def __init__(self, future: Any, ctrl_c: _CtrlC) -> None:
+        self._future, self._ctrl_c = future, ctrl_c
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self._ctrl_c.raised:
+            self._ctrl_c.pressed.wait(5)  # a bound against hanging, not a timing
+            self._ctrl_c.raised = True
+            raise KeyboardInterrupt
+        self._ctrl_c.resumed.set()
+        return self._future.result(timeout)
+
+
+def test_ctrl_c_settles_the_accepted_batch_and_releases_what_is_held() -> None:
+    sqs = FakeSqs()
+    events = FakeEvents(fail=failing_order("ORD-00003", "MalformedDetail"))
+    ids = [add(sqs, custom_event(n)) for n in range(20)]
+    ctrl_c = _CtrlC()
+    put_events = events.put_events
+
+    def put_while_ctrl_c_is_pressed(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        ctrl_c.pressed.set()
+        ctrl_c.resumed.wait(5)  # the answer comes after the run was told to stop
+        return put_events(Entries=Entries)
+
+    events.put_events = put_while_ctrl_c_is_pressed  # type: ignore[method-assign]
+    result = run(sqs, events, inline_seams(executor=ctrl_c.executor))
+
+    assert ctrl_c.raised and result["stopped_by"] == "interrupted"
+    assert (result["received"], result["redriven"], result["kept"]) == (10, 9, 1)
+    accepted = [ids[n] for n in range(10) if n != 3]
+    assert sorted(m for batch in sqs.delete_batches for m in batch) == accepted
+    # The kept message and the ten never received are all visible again.
+    assert sqs.visible() == sorted([ids[3], *ids[10:]]) == sorted(sqs.messages)
+    assert events.calls["PutEvents"] == 1
+
+
 def test_check_mode_runs_the_pipeline_without_a_mutating_call() -> None:
     sqs, events = FakeSqs(), FakeEvents()
     event = custom_event(1)
