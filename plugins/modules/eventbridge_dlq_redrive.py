@@ -98,9 +98,10 @@ options:
   visibility_timeout:
     description:
       - Seconds a received message stays hidden from other consumers while the run works on it.
-        While the work lasts longer (back-off under throttling), the timeout is extended every
-        third of it. Messages kept by the run stay hidden until it ends and are then made
-        visible at once.
+        Every quarter of the timeout, the run extends the visibility of each message it holds
+        that would become visible within half of it, so work that lasts longer (back-off under
+        throttling) stays hidden. Messages kept by the run stay hidden until it ends and are then
+        made visible at once.
     type: int
     default: 120
 extends_documentation_fragment:
