@@ -857,6 +857,27 @@ def test_a_reason_is_one_bounded_line_even_when_the_answer_is_a_page() -> None:
     assert kept["disposition"] == "transient" and result["quarantined"] == 0
 
 
+def test_an_error_that_ends_the_run_is_one_short_line_even_when_the_answer_is_a_page() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    add(sqs, custom_event(1))
+    page = (
+        "<html>\n<head><title>500 Internal Server Error</title></head>\n<body>\n"
+        + "<p>upstream failed</p>\n" * 400
+        + "</body>\n</html>"
+    )
+
+    def server_error(**request: Any) -> dict[str, Any]:
+        raise client_error("500", "ReceiveMessage", page)
+
+    sqs.receive_message = server_error  # type: ignore[method-assign]
+    result = run(sqs, events)
+
+    assert result["stopped_by"] == "error"
+    message = result["error"]["message"]
+    assert "\n" not in message and "<" not in message and len(message) <= 400
+    assert message.startswith("ReceiveMessage: 500: 500 Internal Server Error upstream failed")
+
+
 @pytest.mark.parametrize(
     ("code", "per_entry", "expected"),
     [
