@@ -446,6 +446,12 @@ class Redrive:
                 )
                 self._budget.give_back(limit - len(records))
                 self.tally.count("received", len(records))
+                if not records and messages and not self.preview:
+                    # Only messages the run holds, back after a lapse of their visibility:
+                    # that says nothing about what is left to receive. (Check mode hides
+                    # nothing, so there, seeing only what it saw is the sign of the end.)
+                    empty_in_a_row = 0
+                    continue
                 if not records:
                     empty_in_a_row += 1
                     if empty_in_a_row >= stale_limit:

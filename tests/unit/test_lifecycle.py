@@ -660,6 +660,45 @@ def test_parked_messages_stay_hidden_while_a_long_run_goes_on() -> None:
     assert all(message.receives == 1 for message in sqs.messages.values())
 
 
+def test_a_receive_of_messages_the_run_holds_is_not_an_empty_one() -> None:
+    """An extension fails, the first ten (filtered out, parked) reappear and come back in
+    one receive: the queue is not drained, the next receive brings the other ten."""
+    now = [0.0]
+    sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
+    ids = [add(sqs, custom_event(n)) for n in range(20)]
+    engine: list[Redrive] = []
+    receive = sqs.receive_message
+
+    def lapse_before_the_second_receive(**kwargs: Any) -> dict[str, Any]:
+        if sqs.calls["ReceiveMessage"] == 1:
+            now[0] += 20  # past the 10 s timeout: the tick's extension fails
+            engine[0].tick()
+        return receive(**kwargs)
+
+    def unavailable(**request: Any) -> dict[str, Any]:
+        raise client_error("ServiceUnavailable", "ChangeMessageVisibilityBatch")
+
+    sqs.receive_message = lapse_before_the_second_receive  # type: ignore[method-assign]
+    sqs.change_message_visibility_batch = unavailable  # type: ignore[method-assign]
+    settings = RedriveSettings(
+        QUEUE,
+        deliver_to=DeliverTo.BUS,
+        wait_seconds=0,
+        empty_receives=1,
+        concurrency=1,
+        visibility_timeout=10,
+        record_filter=_filter(message_ids=ids[-2:]),
+    )
+    seams = inline_seams(clock=lambda: now[0], wait=lambda finished, seconds: True)
+    engine.append(Redrive(Clients(sqs, events), settings, seams=seams))
+    result = engine[0].run()
+
+    assert sqs.messages[ids[0]].receives == 2  # the lapse happened
+    assert (result["received"], result["filtered_out"], result["redriven"]) == (20, 18, 2)
+    assert result["stopped_by"] == "drained"
+    assert sorted(order_of(entry) for entry in events.accepted) == ["ORD-00018", "ORD-00019"]
+
+
 def _filter(**values: Any) -> Any:
     return RecordFilter.build(**values)
 
