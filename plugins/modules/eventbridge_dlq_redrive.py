@@ -291,7 +291,13 @@ duration_seconds:
   returned: always
   type: float
 stopped_by:
-  description: Why the run ended (C(drained), C(max_messages), C(max_seconds), C(interrupted), C(error), C(check_mode)).
+  description:
+    - Why the run ended (C(drained), C(max_messages), C(max_seconds), C(interrupted), C(error),
+      C(check_mode), C(in_flight_limit)).
+    - C(in_flight_limit) means the run held as many messages as SQS lets be in flight (about
+      120,000 per standard queue, counted with a margin because other consumers' messages count
+      too), so receives came back empty although the queue may hold more; run again, or narrow
+      the filters so fewer messages are kept.
   returned: always
   type: str
 queue_url:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.redrive.eventbridge.plugins.module_utils import engine as engine_module
 from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import Clients
 from ansible_collections.redrive.eventbridge.plugins.module_utils.dedupe import (
     Claim,
@@ -697,6 +698,43 @@ def test_a_receive_of_messages_the_run_holds_is_not_an_empty_one() -> None:
     assert (result["received"], result["filtered_out"], result["redriven"]) == (20, 18, 2)
     assert result["stopped_by"] == "drained"
     assert sorted(order_of(entry) for entry in events.accepted) == ["ORD-00018", "ORD-00019"]
+
+
+class _InFlightQuotaSqs(FakeSqs):
+    """SQS's in-flight quota, small: with this many messages hidden, a long poll answers
+    empty (no error), a short poll OverLimit."""
+
+    quota = 25
+
+    def receive_message(self, **request: Any):
+        with self._lock:
+            hidden = sum(1 for m in self.messages.values() if m.visible_at > self.clock())
+        if hidden >= self.quota:
+            if not request.get("WaitTimeSeconds"):
+                raise client_error("OverLimit", "ReceiveMessage")
+            self.calls["ReceiveMessage"] += 1
+            return {}
+        return super().receive_message(**request)
+
+
+@pytest.mark.parametrize("wait_seconds", [1, 0], ids=["long-poll", "short-poll"])
+def test_a_run_at_the_in_flight_quota_does_not_claim_the_queue_drained(
+    monkeypatch: pytest.MonkeyPatch, wait_seconds: int
+) -> None:
+    """Kept (filtered out) messages stay hidden until the run ends; once the run holds as
+    many as SQS lets be in flight, receives come back empty while 10 are unseen."""
+    monkeypatch.setattr(engine_module, "IN_FLIGHT_LIMIT", _InFlightQuotaSqs.quota)
+    sqs, events = _InFlightQuotaSqs(), FakeEvents()
+    ids = [add(sqs, custom_event(n)) for n in range(40)]
+
+    result = run(
+        sqs, events, record_filter=_filter(message_ids=ids[-2:]), wait_seconds=wait_seconds
+    )
+
+    assert result["stopped_by"] == "in_flight_limit"
+    assert (result["received"], result["filtered_out"], result["redriven"]) == (30, 30, 0)
+    assert "error" not in result
+    assert sqs.visible() == sorted(ids)  # all released: the next run sees them
 
 
 def _filter(**values: Any) -> Any:
