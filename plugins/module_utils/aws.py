@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import sdk
+from .failures import one_line
 
 try:
     import botocore
@@ -70,8 +71,10 @@ class AwsError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
+        """One line: AWS's code and message bounded (a 5xx can answer with a whole page),
+        the action and our hint whole."""
         text = f"{self.action}: " if self.action else ""
-        text += f"{self.code}: {self.message}"
+        text += f"{one_line(self.code, 100)}: {one_line(self.message)}"
         return f"{text} ({self.hint})" if self.hint else text
 
 

@@ -71,11 +71,32 @@ class Dispatcher:
             )
             answered(delivery, failure)
         for batch in plan.batches:
-            for delivery, answer in zip(batch, self._send(sender, batch)):
-                answered(delivery, answer)
+            self._send(sender, batch, answered)
 
-    def _send(self, sender: Sender, batch: Sequence[Delivery]) -> list[Answer]:
+    def _send(
+        self,
+        sender: Sender,
+        batch: Sequence[Delivery],
+        answered: Callable[[Delivery, Answer], None],
+    ) -> None:
         answers: list[Optional[Answer]] = [None] * len(batch)
+        try:
+            self._attempt(sender, batch, answers)
+        except AwsError:
+            # A fatal error on a retry call: what the earlier calls answered for good
+            # (accepted, refused) is final, and is settled before the run stops.
+            for delivery, answer in zip(batch, answers):
+                if answer is not None and not _retryable(answer):
+                    answered(delivery, answer)
+            raise
+        for delivery, answer in zip(batch, answers):
+            answered(delivery, _final(answer, self._attempts))
+
+    def _attempt(
+        self, sender: Sender, batch: Sequence[Delivery], answers: list[Optional[Answer]]
+    ) -> None:
+        """Send the batch, then resend what is retryable; `answers` holds the newest answer
+        per delivery, also when a fatal error is raised."""
         pending = list(range(len(batch)))
         for attempt in range(1, self._attempts + 1):
             self._pacer.acquire(len(pending))
@@ -92,7 +113,7 @@ class Dispatcher:
             retry = []
             for index, answer in zip(pending, got):
                 answers[index] = answer
-                if isinstance(answer, Failure) and answer.code_class is CodeClass.RETRY:
+                if _retryable(answer):
                     retry.append(index)
             throttled = any(is_throttle(_code(answers[index])) for index in retry)
             if not retry:
@@ -101,12 +122,15 @@ class Dispatcher:
             if attempt < self._attempts:
                 self._slow_down(throttled, attempt)
             pending = retry
-        return [_final(answer, self._attempts) for answer in answers]
 
     def _slow_down(self, throttled: bool, attempt: int) -> None:
         if throttled:
             self._pacer.throttled()
         self._sleep(backoff_delay(attempt - 1, self._rng))
+
+
+def _retryable(answer: Answer) -> bool:
+    return isinstance(answer, Failure) and answer.code_class is CodeClass.RETRY
 
 
 def _code(answer: Optional[Answer]) -> str:

@@ -68,6 +68,11 @@ RECEIVE_ATTEMPTS = 5
 # Check mode hides nothing, so SQS shows the same messages again: it stops after this
 # many receives in a row that showed nothing new.
 PREVIEW_STALE_RECEIVES = 3
+# SQS keeps about 120,000 messages of a standard queue in flight (received, not deleted);
+# past that a long poll answers empty, as if the queue were drained, and a short poll
+# answers OverLimit. A run holding this many (kept messages stay hidden until it ends;
+# other consumers' count too, hence the margin) cannot tell drained from full.
+IN_FLIGHT_LIMIT = 110_000
 
 
 class SettingsError(ValueError):
@@ -240,7 +245,9 @@ class Redrive:
             seams.clock,
             list_every_message=self.preview,
         )
-        self.queue = QueueOps(clients.sqs, settings.queue_url, self.tally.call, seams.sleep)
+        self.queue = QueueOps(
+            clients.sqs, settings.queue_url, self.tally.call, seams.sleep, seams.random
+        )
         self.ledger = Ledger()
         if lookups is None:
             lookups = Lookups(
@@ -258,6 +265,7 @@ class Redrive:
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._empty_workers = Counter()
+        self._in_flight_full = False
         self._fatal: Optional[AwsError] = None
         self._deadline = seams.clock() + settings.max_seconds if settings.max_seconds else None
         self._delete_pool = seams.executor(settings.concurrency, "redrive-delete")
@@ -272,7 +280,13 @@ class Redrive:
             self._fail,
         )
         quarantine = (
-            QueueOps(clients.sqs, settings.quarantine_queue_url, self.tally.call, seams.sleep)
+            QueueOps(
+                clients.sqs,
+                settings.quarantine_queue_url,
+                self.tally.call,
+                seams.sleep,
+                seams.random,
+            )
             if settings.quarantine_queue_url
             else None
         )
@@ -292,7 +306,7 @@ class Redrive:
             )
             self._dispatcher = Dispatcher(
                 make_sender or self._sender,
-                Pacer(settings.rate_limit, seams.clock, seams.sleep),
+                Pacer(settings.rate_limit, seams.clock, seams.sleep, seams.random),
                 settings.entry_attempts,
                 self.tally.call,
                 seams.sleep,
@@ -380,6 +394,8 @@ class Redrive:
             return "error"
         if self.preview:
             return "check_mode"
+        if self._in_flight_full:
+            return "in_flight_limit"
         if interrupted or self._stop.is_set():
             return "interrupted"
         if self._empty_workers.value == self.concurrency:
@@ -424,6 +440,9 @@ class Redrive:
                     failed_receives = 0
                 except AwsError as error:
                     self._budget.give_back(limit)
+                    if error.code.endswith("OverLimit"):
+                        self._stop_in_flight_full()
+                        return
                     failed_receives += 1
                     if (
                         classify(error.code) is CodeClass.FATAL
@@ -438,6 +457,15 @@ class Redrive:
                 )
                 self._budget.give_back(limit - len(records))
                 self.tally.count("received", len(records))
+                if not records and messages and not self.preview:
+                    # Only messages the run holds, back after a lapse of their visibility:
+                    # that says nothing about what is left to receive. (Check mode hides
+                    # nothing, so there, seeing only what it saw is the sign of the end.)
+                    empty_in_a_row = 0
+                    continue
+                if not messages and not self.preview and len(self.ledger) >= IN_FLIGHT_LIMIT:
+                    self._stop_in_flight_full()
+                    return
                 if not records:
                     empty_in_a_row += 1
                     if empty_in_a_row >= stale_limit:
@@ -454,6 +482,12 @@ class Redrive:
                     self._progress(self.tally.snapshot())
         finally:
             _wait_done(deleting, late)
+
+    def _stop_in_flight_full(self) -> None:
+        """SQS lets no more messages be in flight: receives come back empty although the
+        queue may hold more, so the run ends without calling the queue drained."""
+        self._in_flight_full = True
+        self._stop.set()
 
     def _receive(self, limit: int) -> list[dict[str, Any]]:
         visibility = 0 if self.preview else self.settings.visibility_timeout

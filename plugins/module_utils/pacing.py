@@ -32,12 +32,14 @@ class Pacer:
         rate: Optional[float] = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.rate = rate
         self._capacity = max(rate or 0.0, 10.0)
         self._tokens = self._capacity
         self._clock = clock
         self._sleep = sleep
+        self._rng = rng
         self._updated = clock()
         self._not_before = 0.0
         self._throttle_streak = 0
@@ -69,7 +71,7 @@ class Pacer:
 
     def throttled(self) -> None:
         with self._lock:
-            delay = backoff_delay(self._throttle_streak)
+            delay = backoff_delay(self._throttle_streak, self._rng)
             self._throttle_streak = min(self._throttle_streak + 1, 10)
             self._not_before = max(self._not_before, self._clock() + delay)
 

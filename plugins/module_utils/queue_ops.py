@@ -8,6 +8,7 @@ the entries that did not succeed instead of assuming success.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -69,11 +70,13 @@ class QueueOps:
         queue_url: str,
         count_call: Callable[[str], None],
         sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self._count_call = count_call
         self._sleep = sleep
+        self._rng = rng
 
     def receive(self, limit: int, wait_seconds: int, visibility_timeout: int) -> list[dict]:
         self._count_call("ReceiveMessage")
@@ -160,7 +163,7 @@ class QueueOps:
                     break
                 failures.extend(error for _item, error in failed if not error.retryable)
                 pending = retry
-                self._sleep(backoff_delay(attempt))
+                self._sleep(backoff_delay(attempt, self._rng))
         return failures
 
     def _batch_call(

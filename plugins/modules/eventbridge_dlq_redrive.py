@@ -98,9 +98,10 @@ options:
   visibility_timeout:
     description:
       - Seconds a received message stays hidden from other consumers while the run works on it.
-        While the work lasts longer (back-off under throttling), the timeout is extended every
-        third of it. Messages kept by the run stay hidden until it ends and are then made
-        visible at once.
+        Every quarter of the timeout, the run extends the visibility of each message it holds
+        that would become visible within half of it, so work that lasts longer (back-off under
+        throttling) stays hidden. Messages kept by the run stay hidden until it ends and are then
+        made visible at once.
     type: int
     default: 120
 extends_documentation_fragment:
@@ -290,7 +291,13 @@ duration_seconds:
   returned: always
   type: float
 stopped_by:
-  description: Why the run ended (C(drained), C(max_messages), C(max_seconds), C(interrupted), C(error), C(check_mode)).
+  description:
+    - Why the run ended (C(drained), C(max_messages), C(max_seconds), C(interrupted), C(error),
+      C(check_mode), C(in_flight_limit)).
+    - C(in_flight_limit) means the run held as many messages as SQS lets be in flight (about
+      120,000 per standard queue, counted with a margin because other consumers' messages count
+      too), so receives came back empty although the queue may hold more; run again, or narrow
+      the filters so fewer messages are kept.
   returned: always
   type: str
 queue_url:

@@ -13,7 +13,9 @@ import os
 import pty
 import re
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +208,46 @@ def test_redrive_through_faults_delivers_every_event(
     # Only the batch whose answer was lost may have been put twice.
     assert len(delivered) - len(wanted) <= 10
     assert put_calls >= 2 + 2 + 1  # the throttled calls, the lost answer and the retries
+
+
+def test_sigterm_ends_the_run_with_its_counts_and_loses_nothing(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
+    """A job cancelled with SIGTERM (AWX, systemd, timeout) finishes its batch, deletes what
+    was delivered, makes the rest visible again and prints the summary."""
+    capture, failed = world.capture_rule()
+    events = [custom_event(n) for n in range(60)]
+    dlq = dlq_with(world, *(eventbridge_dlq_message(event, **failed) for event in events))
+    with fault_proxy(world.endpoint_url) as proxy:
+        proxy.set_latency(0.3, "PutEvents")  # six puts of ten: the run lasts about 2 s
+        process = subprocess.Popen(
+            cli.command(
+                proxy.url, "eventbridge-dlq", "redrive", "--queue", dlq, "--concurrency", "1",
+                "--deliver-to", "bus", *FAST,
+            ),
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while proxy.calls["PutEvents"] < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = process.communicate(timeout=60)
+        finally:
+            process.kill()
+        assert proxy.wait_idle()
+
+    assert process.returncode == 130, stderr
+    summary = json.loads(stdout)
+    assert summary["stopped_by"] == "interrupted"
+    assert 10 <= summary["redriven"] < 60 and summary["kept"] == 0
+    delivered = [event["detail"]["orderId"] for event in world.captured_events(capture)]
+    assert len(delivered) == len(set(delivered)) == summary["redriven"]
+    # Nothing lost: what was not delivered is in the DLQ, visible at once.
+    assert world.depth(dlq) == {"visible": 60 - summary["redriven"], "in_flight": 0}
+    left = [json.loads(message["Body"])["detail"]["orderId"] for message in world.drain(dlq)]
+    assert sorted(delivered + left) == sorted(event["detail"]["orderId"] for event in events)
 
 
 def test_quarantine_copies_then_deletes_with_the_reason(

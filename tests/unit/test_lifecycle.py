@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.redrive.eventbridge.plugins.module_utils import engine as engine_module
 from ansible_collections.redrive.eventbridge.plugins.module_utils.aws import Clients
 from ansible_collections.redrive.eventbridge.plugins.module_utils.dedupe import (
     Claim,
@@ -280,6 +281,32 @@ def test_accepted_batches_are_settled_when_a_later_batch_hits_a_fatal_error() ->
     assert len(sqs.visible()) == 4
 
 
+def test_a_fatal_error_on_a_retry_call_settles_what_the_first_call_accepted() -> None:
+    """Ten entries, nine accepted by the first call and one throttled; the retry call is
+    refused for good (the session expired). The nine are counted and deleted; only the
+    throttled one stays, visible again."""
+    sqs = FakeSqs()
+    events = FakeEvents(fail=failing_order("ORD-00009", "ThrottlingException"))
+    ids = [add(sqs, custom_event(n)) for n in range(10)]
+    put_events = events.put_events
+
+    def expire_on_retry(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        if events.calls["PutEvents"] == 1:
+            raise client_error("ExpiredTokenException", "PutEvents")
+        return put_events(Entries=Entries)
+
+    events.put_events = expire_on_retry  # type: ignore[method-assign]
+    result = run(sqs, events)
+
+    assert len(events.accepted) == 9
+    assert result["stopped_by"] == "error"
+    assert result["error"]["code"] == "ExpiredTokenException"
+    assert (result["redriven"], result["kept"]) == (9, 1)
+    assert list(sqs.messages) == [ids[9]] and sqs.visible() == [ids[9]]
+    (kept,) = result["kept_messages"]
+    assert (kept["message_id"], kept["code"]) == (ids[9], "ExpiredTokenException")
+
+
 # ---- hole 7: exact dedupe keys ---------------------------------------------------------------
 
 
@@ -399,6 +426,53 @@ def test_a_delete_sqs_keeps_refusing_is_reported_with_its_message_id() -> None:
     assert result["delete_failures"] == 1
     assert [item["message_id"] for item in result["delete_failed_messages"]] == [ids[1]]
     assert list(sqs.messages) == [ids[1]] and sqs.visible() == [ids[1]]
+
+
+def test_the_heartbeat_retries_failed_deletes_while_the_run_goes_on() -> None:
+    """Deletes fail over several heartbeats, then succeed: they are done during the run,
+    not left to the final sweep. A delete refused past the sweep is reported by id."""
+    now = [0.0]
+    sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
+    passing, refused, clean = (add(sqs, custom_event(n)) for n in range(3))
+    sqs.delete_failures = {passing: 3, refused: 1000}
+    engine: list[Redrive] = []
+    receive = sqs.receive_message
+    gone_at: dict[str, int] = {}  # message id -> the receive during which it was deleted
+    refused_tries: list[int] = []  # deletes of `refused` tried, at each receive
+
+    def receive_after_a_heartbeat(**kwargs: Any) -> dict[str, Any]:
+        now[0] += 5  # each receive takes 5 s: every back-off has passed at the next tick
+        engine[0].tick()
+        receives = sqs.calls["ReceiveMessage"] + 1
+        for message_id in (passing, refused, clean):
+            if message_id not in sqs.messages:
+                gone_at.setdefault(message_id, receives)
+        refused_tries.append(sum(refused in batch for batch in sqs.delete_batches))
+        return receive(**kwargs)
+
+    sqs.receive_message = receive_after_a_heartbeat  # type: ignore[method-assign]
+    settings = RedriveSettings(
+        QUEUE, deliver_to=DeliverTo.BUS, wait_seconds=0, empty_receives=8, concurrency=1
+    )
+    # The test drives the heartbeat: its own thread ends at once.
+    seams = inline_seams(clock=lambda: now[0], wait=lambda finished, seconds: True)
+    engine.append(Redrive(Clients(sqs, events), settings, seams=seams))
+    result = engine[0].run()
+
+    assert sqs.calls["ReceiveMessage"] == 9  # one with the messages, eight empty
+    assert gone_at[clean] == 2  # deleted after the first receive
+    # Failed at the delete after the receive and at the ticks of receives 2 and 3, then
+    # deleted by the tick of receive 4: during the run, five receives before its end.
+    assert gone_at[passing] == 4
+    # Tried once after the first receive, then once more at every tick.
+    assert refused_tries == [0, 2, 3, 4, 5, 6, 7, 8, 9]
+    # The final sweep tried ten more times; then the delete is reported with its id.
+    assert sum(refused in batch for batch in sqs.delete_batches) == 9 + 10
+    assert (result["redriven"], result["delete_failures"]) == (3, 1)
+    (failed,) = result["delete_failed_messages"]
+    assert failed["message_id"] == refused
+    assert failed["reason"].startswith("delete_failed: InternalError")
+    assert list(sqs.messages) == [refused] and sqs.visible() == [refused]
 
 
 # ---- hole 10: copies share the delete batch of what was accepted ----------------------------
@@ -587,6 +661,82 @@ def test_parked_messages_stay_hidden_while_a_long_run_goes_on() -> None:
     assert all(message.receives == 1 for message in sqs.messages.values())
 
 
+def test_a_receive_of_messages_the_run_holds_is_not_an_empty_one() -> None:
+    """An extension fails, the first ten (filtered out, parked) reappear and come back in
+    one receive: the queue is not drained, the next receive brings the other ten."""
+    now = [0.0]
+    sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
+    ids = [add(sqs, custom_event(n)) for n in range(20)]
+    engine: list[Redrive] = []
+    receive = sqs.receive_message
+
+    def lapse_before_the_second_receive(**kwargs: Any) -> dict[str, Any]:
+        if sqs.calls["ReceiveMessage"] == 1:
+            now[0] += 20  # past the 10 s timeout: the tick's extension fails
+            engine[0].tick()
+        return receive(**kwargs)
+
+    def unavailable(**request: Any) -> dict[str, Any]:
+        raise client_error("ServiceUnavailable", "ChangeMessageVisibilityBatch")
+
+    sqs.receive_message = lapse_before_the_second_receive  # type: ignore[method-assign]
+    sqs.change_message_visibility_batch = unavailable  # type: ignore[method-assign]
+    settings = RedriveSettings(
+        QUEUE,
+        deliver_to=DeliverTo.BUS,
+        wait_seconds=0,
+        empty_receives=1,
+        concurrency=1,
+        visibility_timeout=10,
+        record_filter=_filter(message_ids=ids[-2:]),
+    )
+    seams = inline_seams(clock=lambda: now[0], wait=lambda finished, seconds: True)
+    engine.append(Redrive(Clients(sqs, events), settings, seams=seams))
+    result = engine[0].run()
+
+    assert sqs.messages[ids[0]].receives == 2  # the lapse happened
+    assert (result["received"], result["filtered_out"], result["redriven"]) == (20, 18, 2)
+    assert result["stopped_by"] == "drained"
+    assert sorted(order_of(entry) for entry in events.accepted) == ["ORD-00018", "ORD-00019"]
+
+
+class _InFlightQuotaSqs(FakeSqs):
+    """SQS's in-flight quota, small: with this many messages hidden, a long poll answers
+    empty (no error), a short poll OverLimit."""
+
+    quota = 25
+
+    def receive_message(self, **request: Any):
+        with self._lock:
+            hidden = sum(1 for m in self.messages.values() if m.visible_at > self.clock())
+        if hidden >= self.quota:
+            if not request.get("WaitTimeSeconds"):
+                raise client_error("OverLimit", "ReceiveMessage")
+            self.calls["ReceiveMessage"] += 1
+            return {}
+        return super().receive_message(**request)
+
+
+@pytest.mark.parametrize("wait_seconds", [1, 0], ids=["long-poll", "short-poll"])
+def test_a_run_at_the_in_flight_quota_does_not_claim_the_queue_drained(
+    monkeypatch: pytest.MonkeyPatch, wait_seconds: int
+) -> None:
+    """Kept (filtered out) messages stay hidden until the run ends; once the run holds as
+    many as SQS lets be in flight, receives come back empty while 10 are unseen."""
+    monkeypatch.setattr(engine_module, "IN_FLIGHT_LIMIT", _InFlightQuotaSqs.quota)
+    sqs, events = _InFlightQuotaSqs(), FakeEvents()
+    ids = [add(sqs, custom_event(n)) for n in range(40)]
+
+    result = run(
+        sqs, events, record_filter=_filter(message_ids=ids[-2:]), wait_seconds=wait_seconds
+    )
+
+    assert result["stopped_by"] == "in_flight_limit"
+    assert (result["received"], result["filtered_out"], result["redriven"]) == (30, 30, 0)
+    assert "error" not in result
+    assert sqs.visible() == sorted(ids)  # all released: the next run sees them
+
+
 def _filter(**values: Any) -> Any:
     return RecordFilter.build(**values)
 
@@ -612,6 +762,106 @@ def test_stop_during_a_put_finishes_the_batch_and_releases_the_rest() -> None:
     assert result["stopped_by"] == "interrupted"
     assert (result["received"], result["redriven"]) == (10, 10)
     assert len(sqs.messages) == 20 and len(sqs.visible()) == 20
+
+
+def test_every_back_off_of_a_run_is_drawn_from_the_runs_random() -> None:
+    """Throttled entries (the shared pacer's cool-down, the dispatcher's back-off) and a
+    quarantine send to retry (the queue calls' back-off): with a random that always says
+    0, no back-off waits at all."""
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    sqs = FakeSqs(clock=lambda: now[0])
+    events = FakeEvents(fail=lambda entry, attempt: "ThrottlingException" if attempt < 3 else None)
+    for number in range(3):
+        add(sqs, custom_event(number))
+    sqs.add("not json")
+    send = sqs.send_message_batch
+
+    def send_after_a_passing_failure(QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+        if sqs.calls["SendMessageBatch"] == 0:
+            sqs.calls["SendMessageBatch"] += 1
+            failed = [
+                {"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in Entries
+            ]
+            return {"Successful": [], "Failed": failed}
+        return send(QueueUrl=QueueUrl, Entries=Entries)
+
+    sqs.send_message_batch = send_after_a_passing_failure  # type: ignore[method-assign]
+    seams = inline_seams(clock=lambda: now[0], sleep=sleep, random=lambda: 0.0)
+
+    result = run(sqs, events, seams, quarantine_queue_url=QUARANTINE)
+
+    assert (result["redriven"], result["quarantined"]) == (3, 1)
+    assert sqs.calls["SendMessageBatch"] == 2 and events.calls["PutEvents"] == 3
+    assert len(slept) >= 3 and set(slept) == {0.0}
+
+
+class _CtrlC:
+    """Ctrl-C as Python delivers it: a KeyboardInterrupt in the main thread, which waits in
+    `_wait_for` for its workers, raised once while a worker is in its put."""
+
+    def __init__(self) -> None:
+        self.pressed = threading.Event()  # the worker is in its put
+        self.resumed = threading.Event()  # the main thread waits again, after stop()
+        self.raised = False
+
+    def executor(self, workers: int, name: str) -> Any:
+        if name != "redrive":
+            return InlineExecutor()
+        return _Interrupting(_threads(workers, name), self)
+
+
+class _Interrupting:
+    def __init__(self, pool: Any, ctrl_c: _CtrlC) -> None:
+        self._pool, self._ctrl_c = pool, ctrl_c
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return _InterruptedWait(self._pool.submit(fn, *args), self._ctrl_c)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait)
+
+
+class _InterruptedWait:
+    def __init__(self, future: Any, ctrl_c: _CtrlC) -> None:
+        self._future, self._ctrl_c = future, ctrl_c
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self._ctrl_c.raised:
+            self._ctrl_c.pressed.wait(5)  # a bound against hanging, not a timing
+            self._ctrl_c.raised = True
+            raise KeyboardInterrupt
+        self._ctrl_c.resumed.set()
+        return self._future.result(timeout)
+
+
+def test_ctrl_c_settles_the_accepted_batch_and_releases_what_is_held() -> None:
+    sqs = FakeSqs()
+    events = FakeEvents(fail=failing_order("ORD-00003", "MalformedDetail"))
+    ids = [add(sqs, custom_event(n)) for n in range(20)]
+    ctrl_c = _CtrlC()
+    put_events = events.put_events
+
+    def put_while_ctrl_c_is_pressed(Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        ctrl_c.pressed.set()
+        ctrl_c.resumed.wait(5)  # the answer comes after the run was told to stop
+        return put_events(Entries=Entries)
+
+    events.put_events = put_while_ctrl_c_is_pressed  # type: ignore[method-assign]
+    result = run(sqs, events, inline_seams(executor=ctrl_c.executor))
+
+    assert ctrl_c.raised and result["stopped_by"] == "interrupted"
+    assert (result["received"], result["redriven"], result["kept"]) == (10, 9, 1)
+    accepted = [ids[n] for n in range(10) if n != 3]
+    assert sorted(m for batch in sqs.delete_batches for m in batch) == accepted
+    # The kept message and the ten never received are all visible again.
+    assert sqs.visible() == sorted([ids[3], *ids[10:]]) == sorted(sqs.messages)
+    assert events.calls["PutEvents"] == 1
 
 
 def test_check_mode_runs_the_pipeline_without_a_mutating_call() -> None:
@@ -682,6 +932,27 @@ def test_a_reason_is_one_bounded_line_even_when_the_answer_is_a_page() -> None:
     assert "\n" not in kept["reason"] and len(kept["reason"]) <= 300
     assert kept["reason"].startswith("502: whole request failed: 502 Bad Gateway")
     assert kept["disposition"] == "transient" and result["quarantined"] == 0
+
+
+def test_an_error_that_ends_the_run_is_one_short_line_even_when_the_answer_is_a_page() -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    add(sqs, custom_event(1))
+    page = (
+        "<html>\n<head><title>500 Internal Server Error</title></head>\n<body>\n"
+        + "<p>upstream failed</p>\n" * 400
+        + "</body>\n</html>"
+    )
+
+    def server_error(**request: Any) -> dict[str, Any]:
+        raise client_error("500", "ReceiveMessage", page)
+
+    sqs.receive_message = server_error  # type: ignore[method-assign]
+    result = run(sqs, events)
+
+    assert result["stopped_by"] == "error"
+    message = result["error"]["message"]
+    assert "\n" not in message and "<" not in message and len(message) <= 400
+    assert message.startswith("ReceiveMessage: 500: 500 Internal Server Error upstream failed")
 
 
 @pytest.mark.parametrize(
