@@ -23,6 +23,15 @@ from .delivery import ACCEPTED, Answer, Delivery, Destination, Sender
 from .failures import CodeClass, Failure, Kind, classify, is_throttle, request_failure
 from .pacing import Pacer, backoff_delay
 
+# Not sent because the time ran out: nothing is wrong with the message.
+OUT_OF_TIME = Failure(
+    Kind.REQUEST_FAILED,
+    "OutOfTime",
+    "not sent: the invocation's time was running out",
+    0,
+    None,
+    CodeClass.TRANSIENT,
+)
 SenderFactory = Callable[[Destination], Sender]
 Sleep = Callable[[float], None]
 
@@ -38,6 +47,7 @@ class Dispatcher:
         count_call: Callable[[str], None],
         sleep: Sleep,
         rng: Callable[[], float],
+        out_of_time: Optional[Callable[[], bool]] = None,
     ) -> None:
         self._make_sender = make_sender
         self._pacer = pacer
@@ -45,6 +55,9 @@ class Dispatcher:
         self._count_call = count_call
         self._sleep = sleep
         self._rng = rng
+        # True once no new call may start (a Lambda function near its timeout): what is not
+        # sent by then is answered as not sent, and a retry ends with its last answer.
+        self._out_of_time = out_of_time or _never
         self._senders: dict[str, Sender] = {}
         self._lock = threading.Lock()
 
@@ -71,13 +84,19 @@ class Dispatcher:
             )
             answered(delivery, failure)
         for batch in plan.batches:
+            if self._out_of_time():
+                for delivery in batch:
+                    answered(delivery, OUT_OF_TIME)
+                continue
             for delivery, answer in zip(batch, self._send(sender, batch)):
                 answered(delivery, answer)
 
     def _send(self, sender: Sender, batch: Sequence[Delivery]) -> list[Answer]:
         answers: list[Optional[Answer]] = [None] * len(batch)
         pending = list(range(len(batch)))
+        made = 0
         for attempt in range(1, self._attempts + 1):
+            made = attempt
             self._pacer.acquire(len(pending))
             self._count_call(sender.action)
             try:
@@ -98,15 +117,20 @@ class Dispatcher:
             if not retry:
                 self._pacer.succeeded()
                 break
-            if attempt < self._attempts:
-                self._slow_down(throttled, attempt)
+            if attempt == self._attempts or self._out_of_time():
+                break
+            self._slow_down(throttled, attempt)
             pending = retry
-        return [_final(answer, self._attempts) for answer in answers]
+        return [_final(answer, made) for answer in answers]
 
     def _slow_down(self, throttled: bool, attempt: int) -> None:
         if throttled:
             self._pacer.throttled()
         self._sleep(backoff_delay(attempt - 1, self._rng))
+
+
+def _never() -> bool:
+    return False
 
 
 def _code(answer: Optional[Answer]) -> str:

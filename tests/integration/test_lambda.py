@@ -141,13 +141,23 @@ def test_a_batch_is_delivered_and_only_the_poison_records_are_reported(
     assert orders.delivered_orders() == [f"ORD-{n:05d}" for n in range(5)]
     # Nothing was deleted or made visible by the function: that is the mapping's part.
     assert world.depth(orders.dlq) == {"visible": 0, "in_flight": 7}
-    lines = log_lines(capsys.readouterr().out)
-    assert [line["redrive"] for line in lines] == ["cold_start", "batch"]
-    assert lines[0]["redrive_policy"] is True and lines[0]["quarantine"] is False
-    summary = lines[1]
+    # One line per invocation; the first batch of a container has what its checks found.
+    (summary,) = log_lines(capsys.readouterr().out)
+    assert summary["redrive"] == "batch"
+    assert summary["cold_start"] == {
+        "quarantine": False,
+        "redrive_policy": True,
+        "report_batch_item_failures": "unknown",
+        "quarantine_after_receives": None,
+    }
     assert (summary["records"], summary["redriven"], summary["kept"]) == (7, 5, 2)
     assert summary["batch_item_failures"] == 2
-    assert "not json" not in json.dumps(lines)
+    assert "not json" not in json.dumps(summary)
+    orders.send(range(5, 6))
+    assert failed_ids(lambda_redrive.handler(orders.batch(), FakeContext())) == []
+    (warm,) = log_lines(capsys.readouterr().out)
+    assert (warm["redrive"], warm["redriven"]) == ("batch", 1)
+    assert "cold_start" not in warm
 
 
 def test_with_a_quarantine_queue_poison_records_are_moved_and_not_reported(
@@ -176,6 +186,115 @@ def test_with_a_quarantine_queue_poison_records_are_moved_and_not_reported(
     assert {m["Body"] for m in moved} == {"not json"}
     # The copies keep the DLQ's attributes, converted back from the mapping's shape.
     assert {m["MessageAttributes"]["RULE_ARN"]["StringValue"] for m in moved} == {orders.rule_arn}
+
+
+def _as_the_mapping_does(
+    world: World, queue_url: str, event: dict[str, Any], response: dict[str, Any]
+) -> None:
+    """What the mapping does with the answer: deletes the records not named; the named ones
+    are visible again once the queue's visibility timeout has passed (made so at once)."""
+    named = set(failed_ids(response))
+    for record in event["Records"]:
+        handle = record["receiptHandle"]
+        if record["messageId"] in named:
+            world.sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+            )
+        else:
+            world.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=handle)
+
+
+def _quarantined(world: World, quarantine: str) -> dict[str, str]:
+    """Original message id -> REDRIVE_REASON of each copy in the quarantine queue."""
+    return {
+        m["MessageAttributes"]["REDRIVE_ORIGINAL_MESSAGE_ID"]["StringValue"]: m[
+            "MessageAttributes"
+        ]["REDRIVE_REASON"]["StringValue"]
+        for m in world.visible_messages(quarantine).values()
+    }
+
+
+def test_a_held_record_is_reported_until_max_receives_then_quarantined(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The template's setup: QUARANTINE_QUEUE set, no redrive policy on the DLQ. A record
+    # whose rule was deleted is held, not terminal: reported, it would come back forever.
+    orders = Orders(world, redrive_policy=False)
+    quarantine = world.queue("quarantine")
+    (held,) = world.send(
+        orders.dlq, [eventbridge_dlq_message(custom_event(9), rule=rule_arn("gone", orders.bus))]
+    )
+    lambda_redrive = function(
+        monkeypatch,
+        world.endpoint_url,
+        DELIVER_TO="bus",
+        QUARANTINE_QUEUE=quarantine,
+        MAX_RECEIVES="3",
+    )
+
+    for receive_count in (1, 2):
+        event = orders.batch()
+        assert event["Records"][0]["attributes"]["ApproximateReceiveCount"] == str(receive_count)
+        response = lambda_redrive.handler(event, FakeContext())
+        assert failed_ids(response) == [held]
+        assert _quarantined(world, quarantine) == {}
+        _as_the_mapping_does(world, orders.dlq, event, response)
+    capsys.readouterr()
+    event = orders.batch()
+    assert event["Records"][0]["attributes"]["ApproximateReceiveCount"] == "3"
+
+    assert failed_ids(lambda_redrive.handler(event, FakeContext())) == []
+
+    reasons = _quarantined(world, quarantine)
+    assert list(reasons) == [held]
+    assert reasons[held].startswith("rule_not_found: rule 'gone'")
+    assert reasons[held].endswith("(received 3 times)")
+    assert orders.delivered_orders() == []
+    (line,) = log_lines(capsys.readouterr().out)
+    assert (line["quarantined"], line["kept"], line["batch_item_failures"]) == (1, 0, 0)
+
+
+def test_with_a_redrive_policy_a_held_record_is_left_to_the_policy(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = Orders(world, redrive_policy=True)
+    quarantine = world.queue("quarantine")
+    (held,) = world.send(
+        orders.dlq, [eventbridge_dlq_message(custom_event(9), rule=rule_arn("gone", orders.bus))]
+    )
+    lambda_redrive = function(
+        monkeypatch, world.endpoint_url, QUARANTINE_QUEUE=quarantine, MAX_RECEIVES="1"
+    )
+
+    assert failed_ids(lambda_redrive.handler(orders.batch(), FakeContext())) == [held]
+    assert _quarantined(world, quarantine) == {}
+
+
+def test_a_transient_failure_is_reported_until_max_receives_then_quarantined(
+    world: World, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = Orders(world, redrive_policy=False)
+    quarantine = world.queue("quarantine")
+    good, _poison = orders.send(range(3))
+    proxy.fail_entries("ThrottlingException", match=order_is(1))  # every attempt
+    lambda_redrive = function(
+        monkeypatch, proxy.url, DELIVER_TO="bus", QUARANTINE_QUEUE=quarantine, MAX_RECEIVES="2"
+    )
+
+    first = orders.batch()
+    response = lambda_redrive.handler(first, FakeContext())
+    assert failed_ids(response) == [good[1]]
+    assert _quarantined(world, quarantine) == {}
+    _as_the_mapping_does(world, orders.dlq, first, response)
+    second = orders.batch()
+    assert [record["messageId"] for record in second["Records"]] == [good[1]]
+    assert failed_ids(lambda_redrive.handler(second, FakeContext())) == []
+
+    reasons = _quarantined(world, quarantine)
+    assert list(reasons) == [good[1]]
+    assert reasons[good[1]].startswith("ThrottlingException")
+    assert "(received 2 times)" in reasons[good[1]]
+    assert orders.delivered_orders() == ["ORD-00000", "ORD-00002"]
 
 
 def test_target_mode_sends_each_record_to_its_failed_target(
@@ -247,6 +366,36 @@ def test_when_every_record_fails_every_record_is_reported(
     assert failed_ids(response) == [record["messageId"] for record in event["Records"]]
     assert sorted(failed_ids(response)) == sorted(good)
     assert orders.delivered_orders() == []
+
+
+def test_a_batch_stops_sending_before_the_function_times_out(
+    world: World,
+    proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    orders = Orders(world)
+    good, _poison = orders.send(range(7))
+    # Three entries per PutEvents call (1024 bytes): three calls of 2.5 s each.
+    proxy.set_latency(2.5, "PutEvents")
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus", MAX_REQUEST_BYTES="1024")
+    event = orders.batch()
+    order = [record["messageId"] for record in event["Records"]]
+    # The first record's entry is throttled: it would be retried five times.
+    proxy.fail_entries("ThrottlingException", match=order_is(good.index(order[0])))
+
+    # 7 s left: sending stops after 2 s (a 5 s margin), so the first call, which takes
+    # 2.5 s, is the only one and its throttled entry is not retried.
+    response = lambda_redrive.handler(event, FakeContext(remaining_ms=7_000))
+
+    assert proxy.calls["PutEvents"] == 1
+    sent = sorted(f"ORD-{good.index(mid):05d}" for mid in order[1:3])
+    assert orders.delivered_orders() == sent
+    assert failed_ids(response) == [order[0], *order[3:]]
+    (line,) = log_lines(capsys.readouterr().out)
+    assert (line["stopped_by"], line["max_seconds"]) == ("max_seconds", 2.0)
+    assert (line["redriven"], line["kept"], line["batch_item_failures"]) == (2, 5, 5)
+    assert line["seconds"] < 5
 
 
 def test_rule_and_bus_answers_are_kept_across_batches_of_a_warm_container(
@@ -454,14 +603,13 @@ def test_a_scheduled_run_that_ends_on_an_aws_error_fails_the_invocation(
     with pytest.raises(RedriveFailed, match="AccessDeniedException"):
         lambda_redrive.handler(scheduler_event(), FakeContext())
 
-    summary, refusal = log_lines(capsys.readouterr().out)
+    (summary,) = log_lines(capsys.readouterr().out)  # one line, with the run's error
     assert (summary["redrive"], summary["redriven"], summary["stopped_by"]) == (
         "scheduled",
         0,
         "error",
     )
     assert summary["error"]["code"] == "AccessDeniedException"
-    assert refusal["redrive"] == "refused"
     assert world.depth(orders.dlq) == {"visible": 3, "in_flight": 0}  # released, not lost
 
 
