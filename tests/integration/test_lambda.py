@@ -725,6 +725,7 @@ def test_the_template_passes_cfn_lint() -> None:
 
 def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
     from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime import (
+        MAX_RECEIVES_VARIABLE,
         OPTION_BY_VARIABLE,
         QUEUE_VARIABLE,
     )
@@ -746,8 +747,10 @@ def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
     window = mapping.get("MaximumBatchingWindowInSeconds", 0)
     assert dlq["VisibilityTimeout"] >= 6 * function["Timeout"] + window
     settings = set(function["Environment"]["Variables"])
-    assert settings <= {QUEUE_VARIABLE, *OPTION_BY_VARIABLE}
-    assert "QUARANTINE_QUEUE" in settings
+    assert settings <= {QUEUE_VARIABLE, MAX_RECEIVES_VARIABLE, *OPTION_BY_VARIABLE}
+    # No redrive policy on the DLQ: the quarantine and MAX_RECEIVES end every round trip.
+    assert "RedrivePolicy" not in dlq
+    assert {"QUARANTINE_QUEUE", MAX_RECEIVES_VARIABLE} <= settings
     schedule_input = json.loads(resources["Schedule"]["Properties"]["Target"]["Input"])
     assert set(schedule_input) == {"redrive"}
 
