@@ -43,6 +43,7 @@ from tests.support.world import World, client
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_ZIP = REPO / "examples" / "lambda" / "build_zip.py"
+TEMPLATE = REPO / "examples" / "lambda" / "template.yaml"
 
 
 @pytest.fixture
@@ -352,6 +353,63 @@ def test_per_entry_failures_are_reported_and_the_accepted_are_not(
     assert proxy.calls["ChangeMessageVisibilityBatch"] == 0
 
 
+@pytest.mark.parametrize("quarantine", [False, True])
+def test_poison_and_a_failed_entry_in_one_batch_only_the_undone_are_reported(
+    world: World, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, quarantine: bool
+) -> None:
+    # With a redrive policy and no quarantine both stay; with a quarantine (and no policy)
+    # the poison record is moved and only the throttled one stays.
+    orders = Orders(world, redrive_policy=not quarantine)
+    good, poison = orders.send(range(4), poison=1)
+    proxy.fail_entries("ThrottlingException", match=order_is(2))  # every attempt
+    settings = {"QUARANTINE_QUEUE": world.queue("quarantine")} if quarantine else {}
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus", **settings)
+    event = orders.batch()
+
+    response = lambda_redrive.handler(event, FakeContext())
+
+    expected = {good[2]} if quarantine else {good[2], *poison}
+    in_batch_order = [r["messageId"] for r in event["Records"] if r["messageId"] in expected]
+    assert failed_ids(response) == in_batch_order
+    assert orders.delivered_orders() == ["ORD-00000", "ORD-00001", "ORD-00003"]
+    if quarantine:
+        assert list(_quarantined(world, settings["QUARANTINE_QUEUE"])) == poison
+
+
+def test_two_copies_of_one_event_in_a_batch_are_delivered_once(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = Orders(world)
+    copy = eventbridge_dlq_message(custom_event(5), rule=orders.rule_arn)
+    world.send(orders.dlq, [copy, copy])
+    lambda_redrive = function(monkeypatch, world.endpoint_url, DELIVER_TO="bus")
+
+    response = lambda_redrive.handler(orders.batch(), FakeContext())
+
+    assert failed_ids(response) == []  # both done: the mapping deletes both
+    assert orders.delivered_orders() == ["ORD-00005"]
+    (line,) = log_lines(capsys.readouterr().out)
+    assert (line["redriven"], line["duplicates_skipped"]) == (1, 1)
+
+
+def test_two_copies_of_one_event_whose_delivery_failed_are_both_reported(
+    world: World, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = Orders(world)
+    copy = eventbridge_dlq_message(custom_event(5), rule=orders.rule_arn)
+    copies = world.send(orders.dlq, [copy, copy])
+    orders.send(range(1))
+    throttled = proxy.fail_entries("ThrottlingException", match=order_is(5))
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus")
+
+    response = lambda_redrive.handler(orders.batch(), FakeContext())
+
+    assert sorted(failed_ids(response)) == sorted(copies)
+    assert orders.delivered_orders() == ["ORD-00000"]
+    # One throttled entry in each call, each attempt: the second copy was never sent.
+    assert throttled.fired == proxy.calls["PutEvents"] > 1
+
+
 def test_when_every_record_fails_every_record_is_reported(
     world: World, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -624,18 +682,23 @@ def test_a_schedule_without_a_queue_is_refused(
 
 # ---- the deployment zip ------------------------------------------------------------------
 
+# Lambda's way: import the module the handler string names, from the task root, and call
+# the function it names.
 BARE_RUN = """
-import json, sys
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import importlib, json, sys
+task_root, sdk, event, handler_string = sys.argv[1:5]
+sys.path[:0] = [task_root, sdk]
 try:
     import ansible
 except ImportError:
     pass
 else:
     raise SystemExit("ansible is importable: " + ansible.__file__)
-from ansible_collections.redrive.eventbridge.handlers import lambda_redrive
+module_name, _, function_name = handler_string.rpartition(".")
+handler = getattr(importlib.import_module(module_name), function_name)
 from ansible_collections.redrive.eventbridge.plugins.module_utils import lambda_runtime
-assert lambda_runtime.__file__.startswith(sys.argv[1]), lambda_runtime.__file__
+for module in (sys.modules[module_name], lambda_runtime):
+    assert module.__file__.startswith(task_root), module.__file__
 
 class Context:
     function_name = "dlq-redrive"
@@ -643,7 +706,7 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 30000
 
-print("RESULT " + json.dumps(lambda_redrive.handler(json.loads(sys.argv[3]), Context())))
+print("RESULT " + json.dumps(handler(json.loads(event), Context())))
 """
 
 # What the Lambda Python runtime has besides the function's code: boto3 and its dependencies.
@@ -658,21 +721,14 @@ def _sdk_only(target: Path) -> Path:
     return target
 
 
-def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> None:
-    built = subprocess.run(
-        [sys.executable, str(BUILD_ZIP), str(tmp_path / "function.zip")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert built.returncode == 0, built.stderr
-    archive = tmp_path / "function.zip"
-    names = zipfile.ZipFile(archive).namelist()
-    assert "ansible_collections/redrive/eventbridge/handlers/lambda_redrive.py" in names
-    assert not [n for n in names if "ansible_module" in n or "boto" in n or n.endswith(".pyc")]
-    # Lambda unpacks the zip into the task root and puts that on sys.path.
-    task_root = tmp_path / "task"
-    zipfile.ZipFile(archive).extractall(task_root)
+def _template_handler() -> str:
+    template = yaml.safe_load(TEMPLATE.read_text())
+    return str(template["Resources"]["Function"]["Properties"]["Handler"])
+
+
+def _drain_in_a_bare_interpreter(world: World, task_root: Path, sdk: Path) -> None:
+    """A scheduled run of the handler the template names, imported from `task_root` by a
+    Python that has only the standard library and the SDK: three events go back."""
     orders = Orders(world)
     orders.send(range(3))
     env = {
@@ -693,8 +749,9 @@ def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> Non
             "-c",
             BARE_RUN,
             str(task_root),
-            str(_sdk_only(tmp_path / "sdk")),
+            str(sdk),
             event,
+            _template_handler(),
         ],
         capture_output=True,
         text=True,
@@ -708,9 +765,26 @@ def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> Non
     assert orders.delivered_orders() == ["ORD-00000", "ORD-00001", "ORD-00002"]
 
 
-# ---- the example template ------------------------------------------------------------
+def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> None:
+    built = subprocess.run(
+        [sys.executable, str(BUILD_ZIP), str(tmp_path / "function.zip")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    archive = tmp_path / "function.zip"
+    names = zipfile.ZipFile(archive).namelist()
+    assert "ansible_collections/redrive/eventbridge/handlers/lambda_redrive.py" in names
+    assert not [n for n in names if "ansible_module" in n or "boto" in n or n.endswith(".pyc")]
+    # Lambda unpacks the zip into the task root and puts that on sys.path.
+    task_root = tmp_path / "task"
+    zipfile.ZipFile(archive).extractall(task_root)
 
-TEMPLATE = REPO / "examples" / "lambda" / "template.yaml"
+    _drain_in_a_bare_interpreter(world, task_root, _sdk_only(tmp_path / "sdk"))
+
+
+# ---- the example template ------------------------------------------------------------
 
 
 def test_the_template_passes_cfn_lint() -> None:
@@ -755,7 +829,9 @@ def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
     assert set(schedule_input) == {"redrive"}
 
 
-def test_the_wheel_holds_the_handler_where_the_handler_string_says(tmp_path: Path) -> None:
+def test_the_wheel_runs_the_handler_the_handler_string_names_without_ansible(
+    world: World, tmp_path: Path
+) -> None:
     built = subprocess.run(
         [
             sys.executable,
@@ -775,7 +851,9 @@ def test_the_wheel_holds_the_handler_where_the_handler_string_says(tmp_path: Pat
     )
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = tmp_path.glob("*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    package = "ansible_collections/redrive/eventbridge"
-    assert f"{package}/handlers/lambda_redrive.py" in names
-    assert f"{package}/plugins/module_utils/lambda_runtime.py" in names
+    # A wheel is unpacked into site-packages as it is: the same import path as Lambda's.
+    site = tmp_path / "site-packages"
+    zipfile.ZipFile(wheel).extractall(site)
+    assert (site / "ansible_collections/redrive/eventbridge/handlers/lambda_redrive.py").is_file()
+
+    _drain_in_a_bare_interpreter(world, site, _sdk_only(tmp_path / "sdk"))
