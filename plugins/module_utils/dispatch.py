@@ -23,6 +23,15 @@ from .delivery import ACCEPTED, Answer, Delivery, Destination, Sender
 from .failures import CodeClass, Failure, Kind, classify, is_throttle, request_failure
 from .pacing import Pacer, backoff_delay
 
+# Not sent because the time ran out: nothing is wrong with the message.
+OUT_OF_TIME = Failure(
+    Kind.REQUEST_FAILED,
+    "OutOfTime",
+    "not sent: the invocation's time was running out",
+    0,
+    None,
+    CodeClass.TRANSIENT,
+)
 SenderFactory = Callable[[Destination], Sender]
 Sleep = Callable[[float], None]
 
@@ -38,6 +47,7 @@ class Dispatcher:
         count_call: Callable[[str], None],
         sleep: Sleep,
         rng: Callable[[], float],
+        out_of_time: Optional[Callable[[], bool]] = None,
     ) -> None:
         self._make_sender = make_sender
         self._pacer = pacer
@@ -45,6 +55,9 @@ class Dispatcher:
         self._count_call = count_call
         self._sleep = sleep
         self._rng = rng
+        # True once no new call may start (a Lambda function near its timeout): what is not
+        # sent by then is answered as not sent, and a retry ends with its last answer.
+        self._out_of_time = out_of_time or _never
         self._senders: dict[str, Sender] = {}
         self._lock = threading.Lock()
 
@@ -71,6 +84,10 @@ class Dispatcher:
             )
             answered(delivery, failure)
         for batch in plan.batches:
+            if self._out_of_time():
+                for delivery in batch:
+                    answered(delivery, OUT_OF_TIME)
+                continue
             self._send(sender, batch, answered)
 
     def _send(
@@ -81,7 +98,7 @@ class Dispatcher:
     ) -> None:
         answers: list[Optional[Answer]] = [None] * len(batch)
         try:
-            self._attempt(sender, batch, answers)
+            made = self._attempt(sender, batch, answers)
         except AwsError:
             # A fatal error on a retry call: what the earlier calls answered for good
             # (accepted, refused) is final, and is settled before the run stops.
@@ -90,15 +107,17 @@ class Dispatcher:
                     answered(delivery, answer)
             raise
         for delivery, answer in zip(batch, answers):
-            answered(delivery, _final(answer, self._attempts))
+            answered(delivery, _final(answer, made))
 
     def _attempt(
         self, sender: Sender, batch: Sequence[Delivery], answers: list[Optional[Answer]]
-    ) -> None:
+    ) -> int:
         """Send the batch, then resend what is retryable; `answers` holds the newest answer
-        per delivery, also when a fatal error is raised."""
+        per delivery, also when a fatal error is raised. Returns the calls made."""
         pending = list(range(len(batch)))
+        made = 0
         for attempt in range(1, self._attempts + 1):
+            made = attempt
             self._pacer.acquire(len(pending))
             self._count_call(sender.action)
             try:
@@ -119,9 +138,11 @@ class Dispatcher:
             if not retry:
                 self._pacer.succeeded()
                 break
-            if attempt < self._attempts:
-                self._slow_down(throttled, attempt)
+            if attempt == self._attempts or self._out_of_time():
+                break
+            self._slow_down(throttled, attempt)
             pending = retry
+        return made
 
     def _slow_down(self, throttled: bool, attempt: int) -> None:
         if throttled:
@@ -131,6 +152,10 @@ class Dispatcher:
 
 def _retryable(answer: Answer) -> bool:
     return isinstance(answer, Failure) and answer.code_class is CodeClass.RETRY
+
+
+def _never() -> bool:
+    return False
 
 
 def _code(answer: Optional[Answer]) -> str:

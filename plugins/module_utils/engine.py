@@ -103,6 +103,8 @@ class RedriveSettings:
     deliver_to: DeliverTo = DeliverTo.AUTO
     target_arn: Optional[str] = None
     decrypt: bool = False
+    # Handed batches only: a record not done that was received this often is quarantined.
+    max_receives: Optional[int] = None
 
     def validate(self) -> None:
         self.entry_options.validate()
@@ -116,6 +118,7 @@ class RedriveSettings:
         _within("visibility_timeout", self.visibility_timeout, 10, 43200)
         _within("entry_attempts", self.entry_attempts, 1, 20)
         _within("kept_limit", self.kept_limit, 0, 10000)
+        _at_least("max_receives", self.max_receives, 1)
         if self.quarantine_queue_url and self.quarantine_queue_url == self.queue_url:
             raise SettingsError("quarantine_queue must not be the queue being redriven")
         if self.decrypt:
@@ -267,6 +270,7 @@ class Redrive:
         self._empty_workers = Counter()
         self._in_flight_full = False
         self._fatal: Optional[AwsError] = None
+        self._out_of_time = False
         self._deadline = seams.clock() + settings.max_seconds if settings.max_seconds else None
         self._delete_pool = seams.executor(settings.concurrency, "redrive-delete")
         self._visibility_pool = seams.executor(max(4, settings.concurrency), "redrive-visibility")
@@ -296,13 +300,15 @@ class Redrive:
             self._settler = PreviewSettler(self.tally, quarantine is not None)
             self._dispatcher = PreviewDispatcher()
         else:
+            handed = self.mode is Mode.HANDED
             self._settler = Settler(
                 self.ledger,
                 self.tally,
-                self._hand_back if self.mode is Mode.HANDED else self._deleter,
+                self._hand_back if handed else self._deleter,
                 settings.queue_url,
                 quarantine,
                 _once(quarantine.max_message_bytes) if quarantine else _default_message_bytes,
+                settings.max_receives if handed else None,
             )
             self._dispatcher = Dispatcher(
                 make_sender or self._sender,
@@ -311,6 +317,9 @@ class Redrive:
                 self.tally.call,
                 seams.sleep,
                 seams.random,
+                # A handed batch ends by max_seconds (the function's time less a margin);
+                # a receive loop finishes its batch and stops receiving instead.
+                self._past_deadline if handed else None,
             )
 
     def _events_client(self, region: Optional[str]) -> Any:
@@ -373,7 +382,7 @@ class Redrive:
             self._delete_pool.shutdown(wait=True)
             self._visibility_pool.shutdown(wait=True)
         result = self._result(False)
-        result["stopped_by"] = "error" if self._fatal is not None else "batch"
+        result["stopped_by"] = self._batch_stopped_by()
         done = self._hand_back.done
         result["not_done"] = [r.message_id for r in records if r.message_id not in done]
         return result
@@ -388,6 +397,16 @@ class Redrive:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _past_deadline(self) -> bool:
+        if self._deadline is not None and self.seams.clock() >= self._deadline:
+            self._out_of_time = True
+        return self._out_of_time
+
+    def _batch_stopped_by(self) -> str:
+        if self._fatal is not None:
+            return "error"
+        return "max_seconds" if self._out_of_time else "batch"
 
     def _stopped_by(self, interrupted: bool) -> str:
         if self._fatal is not None:

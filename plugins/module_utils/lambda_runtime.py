@@ -27,7 +27,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
 
 from .aws import AwsError, Clients, ConnectionOptions, aws_error, make_clients, resolve_queue_url
@@ -39,6 +39,12 @@ from .outcomes import COUNTS
 from .runner import execute
 
 QUEUE_VARIABLE = "QUEUE"
+# A record a mapping handed over this often, and still not done, goes to QUARANTINE_QUEUE
+# when the DLQ has no redrive policy: without one, nothing else would ever stop it. The
+# range is a redrive policy's maxReceiveCount range.
+MAX_RECEIVES_VARIABLE = "MAX_RECEIVES"
+DEFAULT_MAX_RECEIVES = 5
+MAX_RECEIVES_RANGE = (1, 1000)
 # Lambda sets these itself ("Defined runtime environment variables" in the Lambda
 # developer guide) and refuses them in a function's configuration: no setting may be
 # named like one.
@@ -86,6 +92,10 @@ OVERRIDES_KEY = "redrive"
 # flight, the final delete sweep and making the rest visible need the time.
 MIN_MARGIN_SECONDS = 10.0
 MARGIN_FRACTION = 0.1
+# A batch stops sending this long before the function's timeout (or a tenth of the time
+# left, if longer): a call in flight, the quarantine copies and the log line need the time,
+# and a batch cut short by Lambda would fail whole, delivered records included.
+BATCH_MIN_MARGIN_SECONDS = 5.0
 # Bus and rule answers are kept this long across the batches of a warm container: a rule
 # or target fixed in the meantime is seen within it.
 LOOKUP_MAX_AGE_SECONDS = 300.0
@@ -225,6 +235,7 @@ class FunctionSettings:
 
     params: Mapping[str, Any] = field(default_factory=dict)
     queue: Optional[str] = None
+    max_receives: int = DEFAULT_MAX_RECEIVES
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> FunctionSettings:
@@ -237,7 +248,8 @@ class FunctionSettings:
                 params[option.name] = parse_variable(option, text)
         _validated(params, variable_name)
         queue = (environ.get(QUEUE_VARIABLE) or "").strip() or None
-        return cls(params, queue)
+        max_receives = parse_max_receives((environ.get(MAX_RECEIVES_VARIABLE) or "").strip())
+        return cls(params, queue, max_receives)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> FunctionSettings:
         """A scheduled run's `{"redrive": {...}}`: option names as the module has them (and
@@ -260,16 +272,34 @@ class FunctionSettings:
                     value = _json_value(value, option.type, where)
                 params[name] = checked_value(option, value, where)
         _validated(params, lambda name: f"{OVERRIDES_KEY}.{name}")
-        return FunctionSettings(params, queue)
+        return FunctionSettings(params, queue, self.max_receives)
 
     @property
     def selects_everything(self) -> bool:
         return record_filter(self.params).is_empty
 
 
+def parse_max_receives(text: str) -> int:
+    """MAX_RECEIVES from its text (empty: the default)."""
+    if not text:
+        return DEFAULT_MAX_RECEIVES
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise LambdaSettingsError(
+            f"{MAX_RECEIVES_VARIABLE} must be an integer, got {_echo(text)}"
+        ) from None
+    low, high = MAX_RECEIVES_RANGE
+    if not low <= value <= high:
+        raise LambdaSettingsError(
+            f"{MAX_RECEIVES_VARIABLE} must be between {low} and {high}, got {value}"
+        )
+    return value
+
+
 def reserved_collisions() -> list[str]:
     """Setting names Lambda keeps for itself (none, or the function could not be configured)."""
-    names = [QUEUE_VARIABLE, *OPTION_BY_VARIABLE]
+    names = [QUEUE_VARIABLE, MAX_RECEIVES_VARIABLE, *OPTION_BY_VARIABLE]
     return [
         name for name in names if name in RESERVED_VARIABLES or name.startswith(RESERVED_PREFIXES)
     ]
@@ -407,13 +437,15 @@ class BatchQueue:
     quarantine_url: Optional[str]
     dead_letter_target: Optional[str]  # the redrive policy's deadLetterTargetArn
     item_failures: ItemFailureReporting
+    # Set when only the function can end a record's round trips (quarantine, no policy).
+    max_receives: Optional[int] = None
 
     def log_fields(self) -> dict[str, Any]:
         return {
-            "queue": self.arn.rsplit(":", 1)[-1],
             "quarantine": self.quarantine_url is not None,
             "redrive_policy": self.dead_letter_target is not None,
             "report_batch_item_failures": self.item_failures.value,
+            "quarantine_after_receives": self.max_receives,
         }
 
 
@@ -512,7 +544,10 @@ def check_batch_queue(
             f"[{REPORT_BATCH_ITEM_FAILURES}]: it would delete records the function reports "
             "as not done. Enable it on the mapping"
         )
-    return BatchQueue(queue_arn, url, quarantine_url, target, reporting)
+    # With a redrive policy SQS moves a record after its maxReceiveCount; without one, only
+    # the quarantine does.
+    max_receives = settings.max_receives if target is None else None
+    return BatchQueue(queue_arn, url, quarantine_url, target, reporting, max_receives)
 
 
 # ---- what stays warm between invocations ----------------------------------------------
@@ -583,6 +618,22 @@ def run_seconds(
     return round(budget, 3)
 
 
+def batch_seconds(remaining_ms: Optional[int]) -> Optional[float]:
+    """How long a batch may send: the time the function has left, less a margin for a call
+    in flight, the quarantine copies and the answer. None: no context, no bound."""
+    if remaining_ms is None:
+        return None
+    remaining = remaining_ms / 1000.0
+    margin = max(BATCH_MIN_MARGIN_SECONDS, remaining * MARGIN_FRACTION)
+    budget = remaining - margin
+    if budget < 1:
+        raise UnsafeSetup(
+            f"the function has {remaining:.1f} s left, less than a {margin:.0f} s margin and "
+            "1 s of work: raise the function's timeout"
+        )
+    return round(budget, 3)
+
+
 def _remaining_ms(context: Any) -> Optional[int]:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return int(remaining()) if callable(remaining) else None
@@ -619,6 +670,8 @@ class Function:
         self._clients: Optional[Clients] = None
         self._lookups: Optional[SharedLookups] = None
         self._queues: dict[str, BatchQueue] = {}
+        # Queues whose cold-start check is not yet in a log line: the next batch's line has it.
+        self._unlogged_checks: set[str] = set()
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Function:
@@ -637,6 +690,8 @@ class Function:
             if isinstance(work, SqsBatch):
                 return self._settle(work, context, started)
             return self._run(work, context, started)
+        except RedriveFailed:  # the run's own line says what it did and why it failed
+            raise
         except Exception as error:  # logged, then Lambda reports it and the batch stays
             self._log(_refusal(error, context))
             raise
@@ -650,14 +705,21 @@ class Function:
                 self.clients, self.settings, queue_arn, getattr(context, "function_name", None)
             )
             self._queues[queue_arn] = checked
-            self._log({"redrive": "cold_start", **checked.log_fields()})
+            self._unlogged_checks.add(queue_arn)
         return self._queues[queue_arn]
 
     def _settle(self, batch: SqsBatch, context: Any, started: float) -> dict[str, Any]:
         if not batch.records:
+            self._log(_summary("batch", "", {}, context, started, self._clock(), records=0))
             return {"batchItemFailures": []}
         queue = self._batch_queue(batch.queue_arn, context)
-        settings = redrive_settings(self.settings.params, queue.url, queue.quarantine_url)
+        # Read after the checks, which took some of it; MAX_SECONDS is for scheduled runs.
+        deadline = batch_seconds(_remaining_ms(context))
+        settings = replace(
+            redrive_settings(self.settings.params, queue.url, queue.quarantine_url),
+            max_seconds=deadline,
+            max_receives=queue.max_receives,
+        )
         if self._lookups is None:
             self._lookups = SharedLookups(self.clients, self._clock)
         engine = Redrive(
@@ -666,18 +728,21 @@ class Function:
         self._lookups.count_calls_to(engine.tally.call)
         result = engine.settle_batch([receive_message_shape(r) for r in batch.records])
         response = partial_batch_response(batch, result["not_done"])
-        self._log(
-            _summary(
-                "batch",
-                queue.arn,
-                result,
-                context,
-                started,
-                self._clock(),
-                records=len(batch.records),
-                batch_item_failures=len(response["batchItemFailures"]),
-            )
+        line = _summary(
+            "batch",
+            queue.arn,
+            result,
+            context,
+            started,
+            self._clock(),
+            records=len(batch.records),
+            batch_item_failures=len(response["batchItemFailures"]),
+            max_seconds=deadline,
         )
+        if queue.arn in self._unlogged_checks:
+            line["cold_start"] = queue.log_fields()
+        self._log(line)
+        self._unlogged_checks.discard(queue.arn)
         return response
 
     # ---- scheduled runs --------------------------------------------------------------
@@ -801,6 +866,11 @@ def settings_table() -> str:
         "| --- | --- | --- | --- | --- |",
         f"| `{QUEUE_VARIABLE}` | queue name, URL or ARN |  | both | The DLQ a scheduled run "
         "drains; with a mapping, if set, it must be the mapping's queue. |",
+        f"| `{MAX_RECEIVES_VARIABLE}` | integer ({MAX_RECEIVES_RANGE[0]} to "
+        f"{MAX_RECEIVES_RANGE[1]}) | `{DEFAULT_MAX_RECEIVES}` | mapping | With "
+        "`QUARANTINE_QUEUE` and no redrive policy on the DLQ: a record whose "
+        "ApproximateReceiveCount has reached this and that is still not done goes to the "
+        "quarantine queue with its reason, whatever kept it. |",
     ]
     for option in OPTIONS:
         modes = "scheduled" if option.name in SCHEDULED_ONLY else "both"

@@ -236,6 +236,7 @@ class Settler:
         source_queue: str,
         quarantine: Optional[QueueOps],
         quarantine_bytes: Callable[[], int],
+        max_receives: Optional[int] = None,
     ) -> None:
         self._ledger = ledger
         self._tally = tally
@@ -243,15 +244,31 @@ class Settler:
         self._source_queue = source_queue
         self._quarantine = quarantine
         self._quarantine_bytes = quarantine_bytes
+        # Handed batches from a DLQ without a redrive policy: a record received this often
+        # would be handed back forever, so it is quarantined whatever kept it.
+        self._max_receives = max_receives
 
     @property
     def quarantines(self) -> bool:
         return self._quarantine is not None
 
+    def _quarantines(self, record: DlqRecord, failure: Failure) -> bool:
+        if self._quarantine is None:
+            return False
+        return failure.quarantinable or self._spent(record)
+
+    def _spent(self, record: DlqRecord) -> bool:
+        return self._max_receives is not None and record.receive_count >= self._max_receives
+
+    def _reason(self, record: DlqRecord, failure: Failure) -> str:
+        if failure.quarantinable:
+            return failure.describe()
+        return f"{failure.describe()} (received {record.receive_count} times)"
+
     def settle(self, settlement: Settlement) -> Optional[Future]:
         to_quarantine = []
         for record, failure, destination in settlement.failed:
-            if self._quarantine is not None and failure.quarantinable:
+            if self._quarantines(record, failure):
                 to_quarantine.append((record, failure, destination))
             else:
                 self._ledger.move([record], State.PARKED)
@@ -278,7 +295,7 @@ class Settler:
             return []
         self._ledger.move([record for record, _f, _d in failed], State.QUARANTINING)
         copies = [
-            quarantine_copy(record, failure.describe(), self._source_queue)
+            quarantine_copy(record, self._reason(record, failure), self._source_queue)
             for record, failure, _destination in failed
         ]
         fatal: Optional[AwsError] = None

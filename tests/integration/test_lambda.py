@@ -43,6 +43,7 @@ from tests.support.world import World, client
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_ZIP = REPO / "examples" / "lambda" / "build_zip.py"
+TEMPLATE = REPO / "examples" / "lambda" / "template.yaml"
 
 
 @pytest.fixture
@@ -141,13 +142,23 @@ def test_a_batch_is_delivered_and_only_the_poison_records_are_reported(
     assert orders.delivered_orders() == [f"ORD-{n:05d}" for n in range(5)]
     # Nothing was deleted or made visible by the function: that is the mapping's part.
     assert world.depth(orders.dlq) == {"visible": 0, "in_flight": 7}
-    lines = log_lines(capsys.readouterr().out)
-    assert [line["redrive"] for line in lines] == ["cold_start", "batch"]
-    assert lines[0]["redrive_policy"] is True and lines[0]["quarantine"] is False
-    summary = lines[1]
+    # One line per invocation; the first batch of a container has what its checks found.
+    (summary,) = log_lines(capsys.readouterr().out)
+    assert summary["redrive"] == "batch"
+    assert summary["cold_start"] == {
+        "quarantine": False,
+        "redrive_policy": True,
+        "report_batch_item_failures": "unknown",
+        "quarantine_after_receives": None,
+    }
     assert (summary["records"], summary["redriven"], summary["kept"]) == (7, 5, 2)
     assert summary["batch_item_failures"] == 2
-    assert "not json" not in json.dumps(lines)
+    assert "not json" not in json.dumps(summary)
+    orders.send(range(5, 6))
+    assert failed_ids(lambda_redrive.handler(orders.batch(), FakeContext())) == []
+    (warm,) = log_lines(capsys.readouterr().out)
+    assert (warm["redrive"], warm["redriven"]) == ("batch", 1)
+    assert "cold_start" not in warm
 
 
 def test_with_a_quarantine_queue_poison_records_are_moved_and_not_reported(
@@ -176,6 +187,115 @@ def test_with_a_quarantine_queue_poison_records_are_moved_and_not_reported(
     assert {m["Body"] for m in moved} == {"not json"}
     # The copies keep the DLQ's attributes, converted back from the mapping's shape.
     assert {m["MessageAttributes"]["RULE_ARN"]["StringValue"] for m in moved} == {orders.rule_arn}
+
+
+def _as_the_mapping_does(
+    world: World, queue_url: str, event: dict[str, Any], response: dict[str, Any]
+) -> None:
+    """What the mapping does with the answer: deletes the records not named; the named ones
+    are visible again once the queue's visibility timeout has passed (made so at once)."""
+    named = set(failed_ids(response))
+    for record in event["Records"]:
+        handle = record["receiptHandle"]
+        if record["messageId"] in named:
+            world.sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+            )
+        else:
+            world.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=handle)
+
+
+def _quarantined(world: World, quarantine: str) -> dict[str, str]:
+    """Original message id -> REDRIVE_REASON of each copy in the quarantine queue."""
+    return {
+        m["MessageAttributes"]["REDRIVE_ORIGINAL_MESSAGE_ID"]["StringValue"]: m[
+            "MessageAttributes"
+        ]["REDRIVE_REASON"]["StringValue"]
+        for m in world.visible_messages(quarantine).values()
+    }
+
+
+def test_a_held_record_is_reported_until_max_receives_then_quarantined(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The template's setup: QUARANTINE_QUEUE set, no redrive policy on the DLQ. A record
+    # whose rule was deleted is held, not terminal: reported, it would come back forever.
+    orders = Orders(world, redrive_policy=False)
+    quarantine = world.queue("quarantine")
+    (held,) = world.send(
+        orders.dlq, [eventbridge_dlq_message(custom_event(9), rule=rule_arn("gone", orders.bus))]
+    )
+    lambda_redrive = function(
+        monkeypatch,
+        world.endpoint_url,
+        DELIVER_TO="bus",
+        QUARANTINE_QUEUE=quarantine,
+        MAX_RECEIVES="3",
+    )
+
+    for receive_count in (1, 2):
+        event = orders.batch()
+        assert event["Records"][0]["attributes"]["ApproximateReceiveCount"] == str(receive_count)
+        response = lambda_redrive.handler(event, FakeContext())
+        assert failed_ids(response) == [held]
+        assert _quarantined(world, quarantine) == {}
+        _as_the_mapping_does(world, orders.dlq, event, response)
+    capsys.readouterr()
+    event = orders.batch()
+    assert event["Records"][0]["attributes"]["ApproximateReceiveCount"] == "3"
+
+    assert failed_ids(lambda_redrive.handler(event, FakeContext())) == []
+
+    reasons = _quarantined(world, quarantine)
+    assert list(reasons) == [held]
+    assert reasons[held].startswith("rule_not_found: rule 'gone'")
+    assert reasons[held].endswith("(received 3 times)")
+    assert orders.delivered_orders() == []
+    (line,) = log_lines(capsys.readouterr().out)
+    assert (line["quarantined"], line["kept"], line["batch_item_failures"]) == (1, 0, 0)
+
+
+def test_with_a_redrive_policy_a_held_record_is_left_to_the_policy(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = Orders(world, redrive_policy=True)
+    quarantine = world.queue("quarantine")
+    (held,) = world.send(
+        orders.dlq, [eventbridge_dlq_message(custom_event(9), rule=rule_arn("gone", orders.bus))]
+    )
+    lambda_redrive = function(
+        monkeypatch, world.endpoint_url, QUARANTINE_QUEUE=quarantine, MAX_RECEIVES="1"
+    )
+
+    assert failed_ids(lambda_redrive.handler(orders.batch(), FakeContext())) == [held]
+    assert _quarantined(world, quarantine) == {}
+
+
+def test_a_transient_failure_is_reported_until_max_receives_then_quarantined(
+    world: World, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = Orders(world, redrive_policy=False)
+    quarantine = world.queue("quarantine")
+    good, _poison = orders.send(range(3))
+    proxy.fail_entries("ThrottlingException", match=order_is(1))  # every attempt
+    lambda_redrive = function(
+        monkeypatch, proxy.url, DELIVER_TO="bus", QUARANTINE_QUEUE=quarantine, MAX_RECEIVES="2"
+    )
+
+    first = orders.batch()
+    response = lambda_redrive.handler(first, FakeContext())
+    assert failed_ids(response) == [good[1]]
+    assert _quarantined(world, quarantine) == {}
+    _as_the_mapping_does(world, orders.dlq, first, response)
+    second = orders.batch()
+    assert [record["messageId"] for record in second["Records"]] == [good[1]]
+    assert failed_ids(lambda_redrive.handler(second, FakeContext())) == []
+
+    reasons = _quarantined(world, quarantine)
+    assert list(reasons) == [good[1]]
+    assert reasons[good[1]].startswith("ThrottlingException")
+    assert "(received 2 times)" in reasons[good[1]]
+    assert orders.delivered_orders() == ["ORD-00000", "ORD-00002"]
 
 
 def test_target_mode_sends_each_record_to_its_failed_target(
@@ -233,6 +353,63 @@ def test_per_entry_failures_are_reported_and_the_accepted_are_not(
     assert proxy.calls["ChangeMessageVisibilityBatch"] == 0
 
 
+@pytest.mark.parametrize("quarantine", [False, True])
+def test_poison_and_a_failed_entry_in_one_batch_only_the_undone_are_reported(
+    world: World, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, quarantine: bool
+) -> None:
+    # With a redrive policy and no quarantine both stay; with a quarantine (and no policy)
+    # the poison record is moved and only the throttled one stays.
+    orders = Orders(world, redrive_policy=not quarantine)
+    good, poison = orders.send(range(4), poison=1)
+    proxy.fail_entries("ThrottlingException", match=order_is(2))  # every attempt
+    settings = {"QUARANTINE_QUEUE": world.queue("quarantine")} if quarantine else {}
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus", **settings)
+    event = orders.batch()
+
+    response = lambda_redrive.handler(event, FakeContext())
+
+    expected = {good[2]} if quarantine else {good[2], *poison}
+    in_batch_order = [r["messageId"] for r in event["Records"] if r["messageId"] in expected]
+    assert failed_ids(response) == in_batch_order
+    assert orders.delivered_orders() == ["ORD-00000", "ORD-00001", "ORD-00003"]
+    if quarantine:
+        assert list(_quarantined(world, settings["QUARANTINE_QUEUE"])) == poison
+
+
+def test_two_copies_of_one_event_in_a_batch_are_delivered_once(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = Orders(world)
+    copy = eventbridge_dlq_message(custom_event(5), rule=orders.rule_arn)
+    world.send(orders.dlq, [copy, copy])
+    lambda_redrive = function(monkeypatch, world.endpoint_url, DELIVER_TO="bus")
+
+    response = lambda_redrive.handler(orders.batch(), FakeContext())
+
+    assert failed_ids(response) == []  # both done: the mapping deletes both
+    assert orders.delivered_orders() == ["ORD-00005"]
+    (line,) = log_lines(capsys.readouterr().out)
+    assert (line["redriven"], line["duplicates_skipped"]) == (1, 1)
+
+
+def test_two_copies_of_one_event_whose_delivery_failed_are_both_reported(
+    world: World, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = Orders(world)
+    copy = eventbridge_dlq_message(custom_event(5), rule=orders.rule_arn)
+    copies = world.send(orders.dlq, [copy, copy])
+    orders.send(range(1))
+    throttled = proxy.fail_entries("ThrottlingException", match=order_is(5))
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus")
+
+    response = lambda_redrive.handler(orders.batch(), FakeContext())
+
+    assert sorted(failed_ids(response)) == sorted(copies)
+    assert orders.delivered_orders() == ["ORD-00000"]
+    # One throttled entry in each call, each attempt: the second copy was never sent.
+    assert throttled.fired == proxy.calls["PutEvents"] > 1
+
+
 def test_when_every_record_fails_every_record_is_reported(
     world: World, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -247,6 +424,36 @@ def test_when_every_record_fails_every_record_is_reported(
     assert failed_ids(response) == [record["messageId"] for record in event["Records"]]
     assert sorted(failed_ids(response)) == sorted(good)
     assert orders.delivered_orders() == []
+
+
+def test_a_batch_stops_sending_before_the_function_times_out(
+    world: World,
+    proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    orders = Orders(world)
+    good, _poison = orders.send(range(7))
+    # Three entries per PutEvents call (1024 bytes): three calls of 2.5 s each.
+    proxy.set_latency(2.5, "PutEvents")
+    lambda_redrive = function(monkeypatch, proxy.url, DELIVER_TO="bus", MAX_REQUEST_BYTES="1024")
+    event = orders.batch()
+    order = [record["messageId"] for record in event["Records"]]
+    # The first record's entry is throttled: it would be retried five times.
+    proxy.fail_entries("ThrottlingException", match=order_is(good.index(order[0])))
+
+    # 7 s left: sending stops after 2 s (a 5 s margin), so the first call, which takes
+    # 2.5 s, is the only one and its throttled entry is not retried.
+    response = lambda_redrive.handler(event, FakeContext(remaining_ms=7_000))
+
+    assert proxy.calls["PutEvents"] == 1
+    sent = sorted(f"ORD-{good.index(mid):05d}" for mid in order[1:3])
+    assert orders.delivered_orders() == sent
+    assert failed_ids(response) == [order[0], *order[3:]]
+    (line,) = log_lines(capsys.readouterr().out)
+    assert (line["stopped_by"], line["max_seconds"]) == ("max_seconds", 2.0)
+    assert (line["redriven"], line["kept"], line["batch_item_failures"]) == (2, 5, 5)
+    assert line["seconds"] < 5
 
 
 def test_rule_and_bus_answers_are_kept_across_batches_of_a_warm_container(
@@ -454,14 +661,13 @@ def test_a_scheduled_run_that_ends_on_an_aws_error_fails_the_invocation(
     with pytest.raises(RedriveFailed, match="AccessDeniedException"):
         lambda_redrive.handler(scheduler_event(), FakeContext())
 
-    summary, refusal = log_lines(capsys.readouterr().out)
+    (summary,) = log_lines(capsys.readouterr().out)  # one line, with the run's error
     assert (summary["redrive"], summary["redriven"], summary["stopped_by"]) == (
         "scheduled",
         0,
         "error",
     )
     assert summary["error"]["code"] == "AccessDeniedException"
-    assert refusal["redrive"] == "refused"
     assert world.depth(orders.dlq) == {"visible": 3, "in_flight": 0}  # released, not lost
 
 
@@ -476,18 +682,23 @@ def test_a_schedule_without_a_queue_is_refused(
 
 # ---- the deployment zip ------------------------------------------------------------------
 
+# Lambda's way: import the module the handler string names, from the task root, and call
+# the function it names.
 BARE_RUN = """
-import json, sys
-sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import importlib, json, sys
+task_root, sdk, event, handler_string = sys.argv[1:5]
+sys.path[:0] = [task_root, sdk]
 try:
     import ansible
 except ImportError:
     pass
 else:
     raise SystemExit("ansible is importable: " + ansible.__file__)
-from ansible_collections.redrive.eventbridge.handlers import lambda_redrive
+module_name, _, function_name = handler_string.rpartition(".")
+handler = getattr(importlib.import_module(module_name), function_name)
 from ansible_collections.redrive.eventbridge.plugins.module_utils import lambda_runtime
-assert lambda_runtime.__file__.startswith(sys.argv[1]), lambda_runtime.__file__
+for module in (sys.modules[module_name], lambda_runtime):
+    assert module.__file__.startswith(task_root), module.__file__
 
 class Context:
     function_name = "dlq-redrive"
@@ -495,7 +706,7 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 30000
 
-print("RESULT " + json.dumps(lambda_redrive.handler(json.loads(sys.argv[3]), Context())))
+print("RESULT " + json.dumps(handler(json.loads(event), Context())))
 """
 
 # What the Lambda Python runtime has besides the function's code: boto3 and its dependencies.
@@ -510,21 +721,14 @@ def _sdk_only(target: Path) -> Path:
     return target
 
 
-def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> None:
-    built = subprocess.run(
-        [sys.executable, str(BUILD_ZIP), str(tmp_path / "function.zip")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert built.returncode == 0, built.stderr
-    archive = tmp_path / "function.zip"
-    names = zipfile.ZipFile(archive).namelist()
-    assert "ansible_collections/redrive/eventbridge/handlers/lambda_redrive.py" in names
-    assert not [n for n in names if "ansible_module" in n or "boto" in n or n.endswith(".pyc")]
-    # Lambda unpacks the zip into the task root and puts that on sys.path.
-    task_root = tmp_path / "task"
-    zipfile.ZipFile(archive).extractall(task_root)
+def _template_handler() -> str:
+    template = yaml.safe_load(TEMPLATE.read_text())
+    return str(template["Resources"]["Function"]["Properties"]["Handler"])
+
+
+def _drain_in_a_bare_interpreter(world: World, task_root: Path, sdk: Path) -> None:
+    """A scheduled run of the handler the template names, imported from `task_root` by a
+    Python that has only the standard library and the SDK: three events go back."""
     orders = Orders(world)
     orders.send(range(3))
     env = {
@@ -545,8 +749,9 @@ def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> Non
             "-c",
             BARE_RUN,
             str(task_root),
-            str(_sdk_only(tmp_path / "sdk")),
+            str(sdk),
             event,
+            _template_handler(),
         ],
         capture_output=True,
         text=True,
@@ -560,9 +765,26 @@ def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> Non
     assert orders.delivered_orders() == ["ORD-00000", "ORD-00001", "ORD-00002"]
 
 
-# ---- the example template ------------------------------------------------------------
+def test_the_built_zip_runs_without_ansible(world: World, tmp_path: Path) -> None:
+    built = subprocess.run(
+        [sys.executable, str(BUILD_ZIP), str(tmp_path / "function.zip")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    archive = tmp_path / "function.zip"
+    names = zipfile.ZipFile(archive).namelist()
+    assert "ansible_collections/redrive/eventbridge/handlers/lambda_redrive.py" in names
+    assert not [n for n in names if "ansible_module" in n or "boto" in n or n.endswith(".pyc")]
+    # Lambda unpacks the zip into the task root and puts that on sys.path.
+    task_root = tmp_path / "task"
+    zipfile.ZipFile(archive).extractall(task_root)
 
-TEMPLATE = REPO / "examples" / "lambda" / "template.yaml"
+    _drain_in_a_bare_interpreter(world, task_root, _sdk_only(tmp_path / "sdk"))
+
+
+# ---- the example template ------------------------------------------------------------
 
 
 def test_the_template_passes_cfn_lint() -> None:
@@ -577,6 +799,7 @@ def test_the_template_passes_cfn_lint() -> None:
 
 def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
     from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime import (
+        MAX_RECEIVES_VARIABLE,
         OPTION_BY_VARIABLE,
         QUEUE_VARIABLE,
     )
@@ -598,13 +821,17 @@ def test_the_template_wires_the_mapping_as_the_function_needs() -> None:
     window = mapping.get("MaximumBatchingWindowInSeconds", 0)
     assert dlq["VisibilityTimeout"] >= 6 * function["Timeout"] + window
     settings = set(function["Environment"]["Variables"])
-    assert settings <= {QUEUE_VARIABLE, *OPTION_BY_VARIABLE}
-    assert "QUARANTINE_QUEUE" in settings
+    assert settings <= {QUEUE_VARIABLE, MAX_RECEIVES_VARIABLE, *OPTION_BY_VARIABLE}
+    # No redrive policy on the DLQ: the quarantine and MAX_RECEIVES end every round trip.
+    assert "RedrivePolicy" not in dlq
+    assert {"QUARANTINE_QUEUE", MAX_RECEIVES_VARIABLE} <= settings
     schedule_input = json.loads(resources["Schedule"]["Properties"]["Target"]["Input"])
     assert set(schedule_input) == {"redrive"}
 
 
-def test_the_wheel_holds_the_handler_where_the_handler_string_says(tmp_path: Path) -> None:
+def test_the_wheel_runs_the_handler_the_handler_string_names_without_ansible(
+    world: World, tmp_path: Path
+) -> None:
     built = subprocess.run(
         [
             sys.executable,
@@ -624,7 +851,9 @@ def test_the_wheel_holds_the_handler_where_the_handler_string_says(tmp_path: Pat
     )
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = tmp_path.glob("*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    package = "ansible_collections/redrive/eventbridge"
-    assert f"{package}/handlers/lambda_redrive.py" in names
-    assert f"{package}/plugins/module_utils/lambda_runtime.py" in names
+    # A wheel is unpacked into site-packages as it is: the same import path as Lambda's.
+    site = tmp_path / "site-packages"
+    zipfile.ZipFile(wheel).extractall(site)
+    assert (site / "ansible_collections/redrive/eventbridge/handlers/lambda_redrive.py").is_file()
+
+    _drain_in_a_bare_interpreter(world, site, _sdk_only(tmp_path / "sdk"))

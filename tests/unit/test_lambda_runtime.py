@@ -10,6 +10,7 @@ from typing import Any, Optional
 import pytest
 
 from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime import (
+    MAX_RECEIVES_VARIABLE,
     OPTION_BY_VARIABLE,
     QUEUE_VARIABLE,
     RESERVED_VARIABLES,
@@ -21,6 +22,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.lambda_runtime
     SqsBatch,
     UnknownEvent,
     UnsafeSetup,
+    batch_seconds,
     item_failure_reporting,
     partial_batch_response,
     read_event,
@@ -61,6 +63,7 @@ def test_every_option_has_a_variable_and_none_is_lambda_reserved() -> None:
     assert reserved_collisions() == []
     assert QUEUE_VARIABLE not in RESERVED_VARIABLES
     assert "AWS_SOURCE_PREFIX" in OPTION_BY_VARIABLE  # AWS_ is not a reserved prefix
+    assert MAX_RECEIVES_VARIABLE not in OPTION_BY_VARIABLE  # the function's own setting
 
 
 def test_values_of_each_type_are_read_from_their_text() -> None:
@@ -88,6 +91,10 @@ def test_values_of_each_type_are_read_from_their_text() -> None:
         "rate_limit": 250.5,
     }
     assert not settings.selects_everything
+    assert settings.max_receives == 5  # unset: the default
+    assert FunctionSettings.from_environment({"MAX_RECEIVES": " 12 "}).max_receives == 12
+    overridden = FunctionSettings.from_environment({"MAX_RECEIVES": "3"}).with_overrides({})
+    assert overridden.max_receives == 3
 
 
 @pytest.mark.parametrize(
@@ -103,6 +110,9 @@ def test_values_of_each_type_are_read_from_their_text() -> None:
         ("WHEN_RULE_UNMATCHED", "drop", "WHEN_RULE_UNMATCHED must be one of keep, put"),
         ("SOURCE_OVERRIDE", "aws.s3", "SOURCE_OVERRIDE: source_override must not start"),
         ("VISIBILITY_TIMEOUT", "5", "VISIBILITY_TIMEOUT: visibility_timeout must be between"),
+        ("MAX_RECEIVES", "five", "MAX_RECEIVES must be an integer, got 'five'"),
+        ("MAX_RECEIVES", "0", "MAX_RECEIVES must be between 1 and 1000, got 0"),
+        ("MAX_RECEIVES", "1001", "MAX_RECEIVES must be between 1 and 1000, got 1001"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(variable: str, value: str, says: str) -> None:
@@ -313,6 +323,15 @@ def test_a_scheduled_run_stops_receiving_well_inside_the_function_timeout() -> N
         run_seconds(10_500, 1, None)
     with pytest.raises(LambdaSettingsError, match="MAX_SECONDS is not set"):
         run_seconds(None, 1, None)
+
+
+def test_a_batch_stops_sending_well_inside_the_function_timeout() -> None:
+    assert batch_seconds(60_000) == 54.0  # the 6 s of a tenth
+    assert batch_seconds(900_000) == 810.0
+    assert batch_seconds(8_000) == 3.0  # the 5 s minimum margin
+    assert batch_seconds(None) is None  # no context, no bound
+    with pytest.raises(UnsafeSetup, match="raise the function's timeout"):
+        batch_seconds(3_000)  # Lambda's default timeout
 
 
 # ---- documentation ---------------------------------------------------------------------
