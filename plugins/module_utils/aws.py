@@ -7,7 +7,8 @@ The module, the lookup and the CLI all connect through here, so a setting means 
 thing in all three. Only botocore is imported at the top, and only what every botocore
 this runs with has (PyPI's, and the one AWS CLI v2 carries inside itself): the CLI builds
 its clients from the session AWS CLI hands the command, and must never import boto3,
-which fails against AWS CLI v2's botocore. boto3 is imported by `make_clients` alone.
+which fails against AWS CLI v2's botocore. boto3 is imported by `make_clients` alone
+(and by decrypt.py with the Encryption SDK, on the first wrapper to decrypt).
 """
 
 from __future__ import annotations

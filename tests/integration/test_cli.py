@@ -505,7 +505,8 @@ def test_v2_loads_the_plugin_from_cli_legacy_plugin_path_only(
 def test_v2_fails_to_import_the_boto3_beside_the_plugin(v2_env: dict[str, str]) -> None:
     """The failure AWS CLI v2 users met: the plugin tree holds PyPI's boto3 (a dependency
     pip installs with it), and boto3 cannot import against the CLI's own botocore. Every
-    test above passes under v2 only because the CLI path never imports boto3."""
+    test above passes under v2 only because the CLI path never imports boto3 (nor the
+    Encryption SDK, which imports it: see the `-X importtime` test)."""
     env = v2_env
     config = Path(env["AWS_CONFIG_FILE"]).read_text()
     tree = next(
