@@ -283,6 +283,7 @@ class _Subcommand(_Command):
             for name in ("read_timeout", "connect_timeout")
             if hasattr(parsed_globals, name)
         }
+        aws.parse_blobs_as_bytes(self._session)
         # No version-number check here (the module and the lookup warn like amazon.aws):
         # AWS CLI v2's own botocore numbers itself 2.0.0devN. Each client's model is
         # checked for the calls the core makes instead, whatever the botocore.

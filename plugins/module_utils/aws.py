@@ -7,7 +7,8 @@ The module, the lookup and the CLI all connect through here, so a setting means 
 thing in all three. Only botocore is imported at the top, and only what every botocore
 this runs with has (PyPI's, and the one AWS CLI v2 carries inside itself): the CLI builds
 its clients from the session AWS CLI hands the command, and must never import boto3,
-which fails against AWS CLI v2's botocore. boto3 is imported by `make_clients` alone.
+which fails against AWS CLI v2's botocore. boto3 is imported by `make_clients` alone
+(and by decrypt.py with the Encryption SDK, on the first wrapper to decrypt).
 """
 
 from __future__ import annotations
@@ -275,6 +276,19 @@ def _prepare(client: Any, service: str, action_log: Optional[ActionLog]) -> None
         )
     if action_log is not None:
         action_log.attach(client)
+
+
+def parse_blobs_as_bytes(session: Any) -> None:
+    """Make the clients a botocore session creates from now on return blobs as bytes.
+
+    AWS CLI v1 and v2 put an identity blob parser on their session's response parser
+    factory (v1 customizations/scalarparse.py, v2 customizations/binaryformat.py) so that
+    binary output prints as base64 text. Clients the plugin makes from that session would
+    get a KMS Decrypt `Plaintext` as that text, which the Encryption SDK cannot use, and
+    an SQS `BinaryValue` as text that a quarantine copy would base64 encode a second
+    time. The plugin's command is the only thing the process runs, so botocore's own
+    parser (base64 to bytes, as boto3 clients have it) is restored for all of them."""
+    session.get_component("response_parser_factory").set_parser_defaults(blob_parser=None)
 
 
 def session_clients(

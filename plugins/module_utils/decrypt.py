@@ -11,51 +11,47 @@ names it `aws:events:event-bus:arn`, while the sample ciphertext on the decrypti
 carries it under `aws:events:event-bus`. Either key is accepted, and its value must be the
 wrapper's `event-bus-arn`: a payload bound to another bus is refused.
 
-KMS is called through the caller's boto3 client (its credentials, region, endpoint), never
+KMS is called through the caller's KMS client (its credentials, region, endpoint), never
 one the SDK would build itself: `StrictAwsKmsMasterKeyProvider` only takes a botocore
 session and makes its own clients (and wraps their methods), so a single `KMSMasterKey` is
 used instead. It is strict by construction: it decrypts only data keys wrapped by the one
 key ARN it holds.
 
 The SDK (`aws-encryption-sdk` on PyPI) is the optional extra `decrypt`; without it every
-call raises DecryptError with code `MissingDependency`.
+call raises DecryptError with code `MissingDependency`. It is imported on the first
+wrapper to decrypt, not with this module: `import aws_encryption_sdk` imports boto3 (its
+KMS key provider does, at the top), and the AWS CLI plugin, whose core imports this
+module, must not import boto3 on its way to a run that decrypts nothing. boto3 cannot
+be imported inside AWS CLI v2 at all (it fails against the CLI's own botocore), so there
+decrypting is refused, with that reason, before the run touches a message.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import importlib.util
 import logging
+import threading
+from types import SimpleNamespace
 from typing import Any, Optional
 
+from . import sdk
 from .records import ORIGIN_ENCRYPTED_EVENT, DlqRecord, with_decrypted_event
 
-try:
-    import aws_encryption_sdk
-    from aws_encryption_sdk.exceptions import (
-        ActionNotAllowedError,
-        AWSEncryptionSDKClientError,
-        DecryptKeyError,
-        MaxEncryptedDataKeysExceeded,
-        NotSupportedError,
-    )
-    from aws_encryption_sdk.identifiers import CommitmentPolicy
-    from aws_encryption_sdk.key_providers.kms import KMSMasterKey
-    from botocore.exceptions import BotoCoreError, ClientError
-    from cryptography.exceptions import InvalidTag
-except ImportError:
-    HAS_ENCRYPTION_SDK = False
-else:
-    HAS_ENCRYPTION_SDK = True
-    # The SDK logs every refused payload with a traceback; without a handler of its own
-    # Python would print those to stderr, in the middle of a module's or the CLI's output.
-    logging.getLogger("aws_encryption_sdk").addHandler(logging.NullHandler())
+# Whether the package is there, found without importing it (and so boto3).
+HAS_ENCRYPTION_SDK = importlib.util.find_spec("aws_encryption_sdk") is not None
 
 EXTRA = "decrypt"  # the optional dependency group in pyproject.toml
 MISSING_SDK = (
     f"decrypting encrypted events needs the AWS Encryption SDK: install the '{EXTRA}' extra"
     f" (pip install 'redrive-eventbridge[{EXTRA}]', or pip install aws-encryption-sdk)"
 )
+CLI_V2_WITHOUT_BOTO3 = (
+    "decrypt needs boto3 (the AWS Encryption SDK imports it), which cannot load inside AWS"
+    " CLI v2's own botocore ({error}); use AWS CLI v1, the module or the lookup to decrypt"
+)
+MISSING_DEPENDENCY = "MissingDependency"
 ALGORITHM_ID = 0x0478  # ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY
 BUS_CONTEXT_KEYS = ("aws:events:event-bus:arn", "aws:events:event-bus")
 # The wrapper names one key; the page's sample message holds one encrypted data key.
@@ -108,14 +104,79 @@ class DecryptError(Exception):
 
 
 def require_encryption_sdk() -> None:
-    """Raise DecryptError(MissingDependency) now, rather than on the first wrapper."""
+    """Raise DecryptError(MissingDependency) now, rather than on the first wrapper.
+
+    The SDK is only looked for, not imported, except inside AWS CLI v2: there boto3, which
+    the SDK imports, is known to fail against the CLI's own botocore, and a run that could
+    not decrypt a single wrapper is stopped before it starts."""
     if not HAS_ENCRYPTION_SDK:
-        raise DecryptError("MissingDependency", MISSING_SDK)
+        raise DecryptError(MISSING_DEPENDENCY, MISSING_SDK)
+    if sdk.bundling_cli(_botocore()) == 2:
+        _encryption_sdk()
 
 
-if HAS_ENCRYPTION_SDK:
+def _botocore() -> Any:
+    try:
+        import botocore  # pylint: disable=import-outside-toplevel
+    except ImportError:  # the run fails on its clients, with its own message
+        return None
+    return botocore
 
-    class _WatchedKmsMasterKey(KMSMasterKey):  # type: ignore[misc]
+
+_LOADED: dict[str, SimpleNamespace] = {}
+_LOADING = threading.Lock()
+
+
+def _encryption_sdk() -> SimpleNamespace:
+    """The SDK's names, imported once, on first use (see the module docstring)."""
+    if not HAS_ENCRYPTION_SDK:
+        raise DecryptError(MISSING_DEPENDENCY, MISSING_SDK)
+    with _LOADING:
+        if "sdk" not in _LOADED:
+            _LOADED["sdk"] = _import_encryption_sdk()
+        return _LOADED["sdk"]
+
+
+def _import_encryption_sdk() -> SimpleNamespace:
+    # boto3 first, so that its failure is named as such and not as the SDK's.
+    try:
+        # pylint: disable-next=import-outside-toplevel,unused-import
+        import boto3  # noqa: F401
+    except ImportError as error:
+        raise DecryptError(MISSING_DEPENDENCY, _without_boto3(error)) from None
+    try:
+        # pylint: disable=import-outside-toplevel
+        import aws_encryption_sdk
+        from aws_encryption_sdk import exceptions
+        from aws_encryption_sdk.identifiers import CommitmentPolicy
+        from aws_encryption_sdk.key_providers.kms import KMSMasterKey
+        from botocore.exceptions import BotoCoreError, ClientError
+        from cryptography.exceptions import InvalidTag
+    except ImportError as error:
+        raise DecryptError(
+            MISSING_DEPENDENCY, f"the AWS Encryption SDK is installed but does not import: {error}"
+        ) from None
+    # The SDK logs every refused payload with a traceback; without a handler of its own
+    # Python would print those to stderr, in the middle of a module's or the CLI's output.
+    logging.getLogger("aws_encryption_sdk").addHandler(logging.NullHandler())
+    return SimpleNamespace(
+        client=aws_encryption_sdk.EncryptionSDKClient,
+        exceptions=exceptions,
+        commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+        key_class=_watched_key_class(KMSMasterKey, exceptions.DecryptKeyError, ClientError),
+        botocore_error=BotoCoreError,
+        invalid_tag=InvalidTag,
+    )
+
+
+def _without_boto3(error: ImportError) -> str:
+    if sdk.bundling_cli(_botocore()) == 2:
+        return CLI_V2_WITHOUT_BOTO3.format(error=error)
+    return f"decrypt needs boto3 (the AWS Encryption SDK imports it): {error}"
+
+
+def _watched_key_class(key_class: Any, decrypt_key_error: Any, client_error: Any) -> Any:
+    class WatchedKmsMasterKey(key_class):  # type: ignore[misc,valid-type]
         """A KMSMasterKey that remembers whether it called KMS and what KMS answered.
 
         The SDK turns every failure into "Unable to decrypt any data key"; the KMS error
@@ -125,7 +186,7 @@ if HAS_ENCRYPTION_SDK:
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.called_kms = False
-            self.kms_error: Optional[ClientError] = None
+            self.kms_error: Optional[Any] = None
 
         def _decrypt_data_key(
             self, encrypted_data_key: Any, algorithm: Any, encryption_context: Any = None
@@ -133,10 +194,12 @@ if HAS_ENCRYPTION_SDK:
             self.called_kms = True
             try:
                 return super()._decrypt_data_key(encrypted_data_key, algorithm, encryption_context)
-            except DecryptKeyError as error:
-                if isinstance(error.__cause__, ClientError):
+            except decrypt_key_error as error:
+                if isinstance(error.__cause__, client_error):
                     self.kms_error = error.__cause__
                 raise
+
+    return WatchedKmsMasterKey
 
 
 def _kms_error(error: Any) -> DecryptError:
@@ -161,17 +224,18 @@ def _ciphertext(record: DlqRecord) -> bytes:
 
 def _sdk_failure(error: Exception, key: Any, key_arn: str) -> DecryptError:
     """Name what went wrong, from what KMS said if it was asked."""
+    errors = _encryption_sdk().exceptions
     if key.kms_error is not None:
         return _kms_error(key.kms_error)
-    if isinstance(error, DecryptKeyError):
+    if isinstance(error, errors.DecryptKeyError):
         if key.called_kms:
             return DecryptError(WRONG_KEY, "KMS did not return a data key for this key")
         return DecryptError(WRONG_KEY, f"the payload is not encrypted under {key_arn}")
-    if isinstance(error, ActionNotAllowedError):
+    if isinstance(error, errors.ActionNotAllowedError):
         return DecryptError(ALGORITHM_MISMATCH, "the payload uses a non-committing suite")
-    if isinstance(error, MaxEncryptedDataKeysExceeded):
+    if isinstance(error, errors.MaxEncryptedDataKeysExceeded):
         return DecryptError(TAMPERED, "the payload holds more data keys than EventBridge writes")
-    if isinstance(error, NotSupportedError):
+    if isinstance(error, errors.NotSupportedError):
         return DecryptError(INVALID_PAYLOAD, "not an AWS Encryption SDK message")
     return DecryptError(TAMPERED, f"the payload does not authenticate ({type(error).__name__})")
 
@@ -195,25 +259,27 @@ def _check_header(header: Any, record: DlqRecord) -> None:
 def decrypt_record(record: DlqRecord, kms_client: Any) -> DlqRecord:
     """The record of `record`'s message holding the original event, or DecryptError.
 
-    `kms_client` is a boto3 KMS client; it makes the one Decrypt call. The new record's
-    event may still be unusable (its `problem` then says why, prefixed `decrypted_`); its
-    bus is `event_bus_name`, from the wrapper's `event-bus-arn`.
+    `kms_client` is a KMS client (boto3's, or botocore's from the AWS CLI's session); it
+    makes the one Decrypt call. The new record's event may still be unusable (its
+    `problem` then says why, prefixed `decrypted_`); its bus is `event_bus_name`, from
+    the wrapper's `event-bus-arn`.
     """
-    require_encryption_sdk()
+    loaded = _encryption_sdk()
     ciphertext = _ciphertext(record)
-    client = aws_encryption_sdk.EncryptionSDKClient(
-        commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+    client = loaded.client(
+        commitment_policy=loaded.commitment_policy,
         max_encrypted_data_keys=MAX_ENCRYPTED_DATA_KEYS,
     )
+    refusals = (loaded.exceptions.AWSEncryptionSDKClientError, loaded.invalid_tag)
     try:
-        key = _WatchedKmsMasterKey(key_id=record.kms_key_arn, client=kms_client)
-    except (TypeError, ValueError, AWSEncryptionSDKClientError) as error:
+        key = loaded.key_class(key_id=record.kms_key_arn, client=kms_client)
+    except (TypeError, ValueError, loaded.exceptions.AWSEncryptionSDKClientError) as error:
         raise DecryptError(INVALID_PAYLOAD, f"unusable kms-key-arn ({error})") from None
     try:
         plaintext, header = client.decrypt(source=ciphertext, key_provider=key)
-    except BotoCoreError as error:
+    except loaded.botocore_error as error:
         raise DecryptError(type(error).__name__, str(error)) from None
-    except (AWSEncryptionSDKClientError, InvalidTag) as error:
+    except refusals as error:
         raise _sdk_failure(error, key, record.kms_key_arn or "") from None
     _check_header(header, record)
     try:

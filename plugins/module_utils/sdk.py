@@ -8,7 +8,8 @@ with the supported minimum and only warns (amazon.aws `check_sdk_version_support
 members the core sends, and a client that lacks one is refused with the minimum to
 install: the model is what decides whether a call can be made, and it is also the only
 thing that can be checked for the botocore AWS CLI v2 carries inside itself, whose
-version numbers ("2.0.0dev155") have nothing to do with PyPI's.
+version numbers ("2.0.0dev155") have nothing to do with PyPI's (AWS CLI v1 carries its
+own copy too, numbered like PyPI's but not installed as PyPI's).
 
 No botocore import here: callers pass the module or the model they have.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, replace
 from typing import Any, Optional
 
@@ -119,22 +121,38 @@ def missing_features(service_model: Any, service: str) -> list[Feature]:
     return missing
 
 
-def is_cli_v2_botocore(botocore_module: Any) -> bool:
-    """AWS CLI v2 loads its own copy (awscli/botocore) under the name `botocore`."""
+def bundling_cli(botocore_module: Any) -> Optional[int]:
+    """The major version of the AWS CLI whose own copy of botocore this is, or None.
+
+    AWS CLI v2 carries a botocore at awscli/botocore and loads it under the name
+    `botocore`; so does AWS CLI v1 since it stopped depending on PyPI's (1.46.3 carries
+    botocore 1.43.62). The path tells a CLI's copy from PyPI's; the `awscli` the process
+    has loaded (that copy is imported through it) tells v1 from v2. Without it, the
+    copy's own number does: v2's is 2.0.0devN, v1's a 1.x release."""
     path = str(getattr(botocore_module, "__file__", "") or "")
-    return f"{os.sep}awscli{os.sep}botocore{os.sep}" in path
+    if f"{os.sep}awscli{os.sep}botocore{os.sep}" not in path:
+        return None
+    for owner in (sys.modules.get("awscli"), botocore_module):
+        version = parse_version(str(getattr(owner, "__version__", "") or ""))
+        if version is not None:
+            return version[0]
+    return None
 
 
 def describe_botocore(botocore_module: Any) -> str:
     version = getattr(botocore_module, "__version__", "unknown")
-    if is_cli_v2_botocore(botocore_module):
-        return f"the botocore inside AWS CLI v2 ({version})"
+    cli = bundling_cli(botocore_module)
+    if cli is not None:
+        return f"the botocore inside AWS CLI v{cli} ({version})"
     return f"botocore {version}"
 
 
 def upgrade_hint(botocore_module: Any) -> str:
-    if is_cli_v2_botocore(botocore_module):
-        return "install a newer AWS CLI v2"
+    cli = bundling_cli(botocore_module)
+    if cli == 1:
+        return "install a newer AWS CLI v1 (pip install --upgrade awscli)"
+    if cli is not None:
+        return f"install a newer AWS CLI v{cli}"
     return f"install botocore >= {MINIMUM_BOTOCORE_VERSION} and boto3 >= {MINIMUM_BOTO3_VERSION}"
 
 

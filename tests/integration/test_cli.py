@@ -21,17 +21,19 @@ from typing import Any
 
 import pytest
 
+from tests.integration.test_decrypt import encrypt_like_eventbridge
 from tests.support.ansible_run import REPO
 from tests.support.aws_cli import V1, V2, V2_INSTALL_HINT, AwsCli, plugin_tree
 from tests.support.events import (
     body_of,
     custom_event,
+    encrypted_event_wrapper,
     eventbridge_dlq_message,
     malformed_message,
     s3_cloudtrail_event,
 )
 from tests.support.fault_proxy import fault_proxy
-from tests.support.world import World
+from tests.support.world import World, client
 
 FAST = ["--wait-seconds", "0", "--empty-receives", "1"]
 
@@ -53,6 +55,12 @@ def usable(chosen: AwsCli) -> AwsCli:
 def env(cli: AwsCli, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     base = tmp_path_factory.mktemp(f"aws-cli-{cli.name}")
     return cli.env(base, plugin_tree(base))
+
+
+@pytest.fixture(scope="module")
+def v1_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("aws-cli-v1-only")
+    return usable(V1).env(base, plugin_tree(base))
 
 
 @pytest.fixture(scope="module")
@@ -253,8 +261,12 @@ def test_sigterm_ends_the_run_with_its_counts_and_loses_nothing(
 def test_quarantine_copies_then_deletes_with_the_reason(
     world: World, cli: AwsCli, env: dict[str, str]
 ) -> None:
-    # SendMessageBatch with message attributes, under v2 as query-protocol map members.
+    # SendMessageBatch with message attributes, under v2 as query-protocol map members. A
+    # Binary attribute comes back from the CLI's session as base64 text unless the plugin's
+    # clients parse blobs as botocore does; sent on as text, it would be encoded twice.
     bad = malformed_message()
+    raw = b"\x00\x01\xffraw"
+    bad["MessageAttributes"]["TRACE"] = {"DataType": "Binary", "BinaryValue": raw}
     _capture, failed = world.capture_rule()
     dlq = dlq_with(world, bad, eventbridge_dlq_message(custom_event(1), **failed))
     quarantine = world.queue("quarantine")
@@ -272,6 +284,147 @@ def test_quarantine_copies_then_deletes_with_the_reason(
     assert moved["Body"] == bad["MessageBody"]
     assert moved["MessageAttributes"]["REDRIVE_REASON"]["StringValue"] == "invalid_json"
     assert moved["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "INVALID_JSON"
+    assert moved["MessageAttributes"]["TRACE"] == {"DataType": "Binary", "BinaryValue": raw}
+
+
+def encrypted_dlq(world: World) -> tuple[str, str, dict[str, Any]]:
+    """A DLQ holding one encrypted-event wrapper (encrypted with moto's KMS as EventBridge
+    does), the capture queue of a rule on its bus, and the event inside the wrapper."""
+    bus = world.bus("orders")
+    capture, failed = world.capture_rule(bus)
+    kms = client("kms", world.endpoint_url)
+    key = kms.create_key(Description="orders bus")["KeyMetadata"]["Arn"]
+    secret = custom_event(7)
+    payload = encrypt_like_eventbridge(kms, key, body_of(secret).encode("utf-8"), bus=bus)
+    wrapper = encrypted_event_wrapper(
+        payload, bus=bus, key_arn=key, rule=failed["rule"].rsplit("/", 1)[1]
+    )
+    dlq = dlq_with(world, {"MessageBody": body_of(wrapper), "MessageAttributes": {}})
+    return dlq, capture, secret
+
+
+def test_decrypt_under_v1_redrives_the_original_event(world: World, v1_env: dict[str, str]) -> None:
+    """Decrypt's Plaintext is bytes for the plugin's clients, though the CLI's session
+    parses blobs as base64 text: no `wrong_key`, no quarantine."""
+    cli, env = V1, v1_env
+    dlq, capture, secret = encrypted_dlq(world)
+    quarantine = world.queue("quarantine")
+
+    peek = cli.run(
+        env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq, "--decrypt",
+        "--deliver-to", "bus",
+    )  # fmt: skip
+    run = cli.run(
+        env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq, "--decrypt",
+        "--deliver-to", "bus", "--quarantine-queue", quarantine, *FAST,
+    )  # fmt: skip
+
+    assert peek.returncode == 0, peek.stderr
+    (item,) = json.loads(peek.stdout)
+    # The listing shows the wrapper as received, and the entry a redrive would put: the
+    # decrypted event's.
+    assert (item["origin"], item["redrivable"]) == ("encrypted_event", True), item
+    assert (item["entry"]["Source"], item["entry"]["DetailType"]) == (
+        secret["source"],
+        secret["detail-type"],
+    )
+    assert json.loads(item["entry"]["Detail"]) == secret["detail"]
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["redriven"], summary["kept"], summary["quarantined"]) == (1, 0, 0)
+    assert world.depth(dlq) == {"visible": 0, "in_flight": 0}
+    (delivered,) = world.captured_events(capture)
+    assert (delivered["source"], delivered["detail"]) == (secret["source"], secret["detail"])
+    assert world.drain(quarantine) == []
+
+
+def test_decrypt_under_v2_stops_before_any_message_naming_boto3(
+    world: World, v2_env: dict[str, str]
+) -> None:
+    """The Encryption SDK imports boto3, which cannot load against AWS CLI v2's own
+    botocore: with the decrypt extra installed beside the plugin, the run says so and
+    touches nothing, rather than "install the 'decrypt' extra"."""
+    dlq, capture, _secret = encrypted_dlq(world)
+    quarantine = world.queue("quarantine")
+    before = world.visible_ids(dlq)
+
+    runs = [
+        V2.run(v2_env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq, "--decrypt"),
+        V2.run(
+            v2_env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq,
+            "--decrypt", "--quarantine-queue", quarantine, *FAST,
+        ),
+    ]  # fmt: skip
+
+    for run in runs:
+        assert run.returncode == 1, run.stderr
+        assert run.stdout == ""
+        assert run.stderr.startswith("aws eventbridge-dlq: error: decrypt: decrypt needs boto3")
+        assert "cannot load inside AWS CLI v2's own botocore" in run.stderr
+        assert "use AWS CLI v1, the module or the lookup" in run.stderr
+        assert "'decrypt' extra" not in run.stderr
+    assert world.visible_ids(dlq) == before
+    assert world.captured_events(capture) == []
+    assert world.drain(quarantine) == []
+
+
+def test_a_run_without_decrypt_imports_neither_boto3_nor_the_encryption_sdk(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
+    """Both are importable beside the plugin (v2) or in the venv (v1); `-X importtime`
+    lists every module the real `aws` process finished importing."""
+    _capture, failed = world.capture_rule()
+    dlq = dlq_with(world, eventbridge_dlq_message(custom_event(1), **failed))
+
+    run = subprocess.run(
+        [cli.interpreter(), "-X", "importtime", str(cli.executable),
+         "--endpoint-url", world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    imported = re.findall(r"^import time:.*\|\s*([\w.]+)$", run.stderr, re.MULTILINE)
+    assert "awscli.clidriver" in imported  # the listing is there
+    assert any(name.endswith("module_utils.planning") for name in imported)
+    assert [n for n in imported if n.split(".")[0] in ("boto3", "aws_encryption_sdk")] == []
+
+
+def trimmed_sqs_model(cli: AwsCli, env: dict[str, str], data_path: Path) -> None:
+    """A data path whose SQS model is this CLI's own without ChangeMessageVisibilityBatch,
+    as an older botocore's model would be (AWS_DATA_PATH is searched first)."""
+    script = (
+        "import json, pathlib, sys, awscli, botocore.session\n"
+        "loader = botocore.session.get_session().get_component('data_loader')\n"
+        "version = loader.determine_latest_version('sqs', 'service-2')\n"
+        "model = loader.load_service_model('sqs', 'service-2', version)\n"
+        "del model['operations']['ChangeMessageVisibilityBatch']\n"
+        "folder = pathlib.Path(sys.argv[1], 'sqs', version)\n"
+        "folder.mkdir(parents=True)\n"
+        "(folder / 'service-2.json').write_text(json.dumps(model))\n"
+    )
+    subprocess.run(
+        [cli.interpreter(), "-c", script, str(data_path)], env=env, check=True, timeout=60
+    )
+
+
+def test_an_old_cli_model_is_refused_naming_that_cli(
+    world: World, cli: AwsCli, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Both CLIs carry their own botocore at awscli/botocore; the hint names the one in use."""
+    trimmed_sqs_model(cli, env, tmp_path / "models")
+    dlq = world.queue("dlq")
+
+    run = cli.run(
+        {**env, "AWS_DATA_PATH": str(tmp_path / "models")}, world.endpoint_url,
+        "eventbridge-dlq", "peek", "--queue", dlq,
+    )  # fmt: skip
+
+    assert run.returncode == 1
+    assert f"the botocore inside AWS CLI v{cli.major} (" in run.stderr
+    assert "has no sqs ChangeMessageVisibilityBatch" in run.stderr
+    hint = {1: "install a newer AWS CLI v1 (pip install --upgrade awscli)"}
+    assert f"({hint.get(cli.major, 'install a newer AWS CLI v2')})" in run.stderr
+    assert "boto3 >=" not in run.stderr
 
 
 def test_kept_message_exits_2_with_progress_on_a_terminal(
@@ -394,7 +547,8 @@ def test_v2_loads_the_plugin_from_cli_legacy_plugin_path_only(
 def test_v2_fails_to_import_the_boto3_beside_the_plugin(v2_env: dict[str, str]) -> None:
     """The failure AWS CLI v2 users met: the plugin tree holds PyPI's boto3 (a dependency
     pip installs with it), and boto3 cannot import against the CLI's own botocore. Every
-    test above passes under v2 only because the CLI path never imports boto3."""
+    test above passes under v2 only because the CLI path never imports boto3 (nor the
+    Encryption SDK, which imports it: see the `-X importtime` test)."""
     env = v2_env
     config = Path(env["AWS_CONFIG_FILE"]).read_text()
     tree = next(
@@ -403,10 +557,9 @@ def test_v2_fails_to_import_the_boto3_beside_the_plugin(v2_env: dict[str, str]) 
         if line.startswith("cli_legacy_plugin_path")
     )
     script = f"import sys, awscli; sys.path.append({tree!r}); import boto3"
-    python = Path(os.path.realpath(V2.executable)).read_text().splitlines()[0][2:].strip()
 
     run = subprocess.run(
-        [python, "-c", script], env=env, capture_output=True, text=True, check=False
+        [V2.interpreter(), "-c", script], env=env, capture_output=True, text=True, check=False
     )
 
     assert run.returncode != 0

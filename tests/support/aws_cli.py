@@ -9,6 +9,7 @@ it (DIR/ansible_collections/redrive/eventbridge), outside the venv.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -75,6 +76,11 @@ class AwsCli:
             self.command(endpoint, *args), env=env, text=True, timeout=60, check=False, **options
         )
 
+    def interpreter(self) -> str:
+        """The Python that runs this `aws` (its script's #! line)."""
+        first = Path(os.path.realpath(self.executable)).read_text().splitlines()[0]
+        return first[2:].strip()
+
     def missing(self) -> Optional[str]:
         """Why this CLI cannot be tested here, or None."""
         return _missing(self.executable, self.major)
@@ -100,19 +106,34 @@ V2 = AwsCli("v2", Path("/usr/bin/aws"), legacy_plugin_path=True, major=2)
 V2_INSTALL_HINT = "make test installs it with apt-get install awscli (needs root or sudo)"
 
 
+# What `pip install --target DIR '.[decrypt]'` puts beside the collection and the plugin
+# may import: boto3 (a dependency) and the decrypt extra (the AWS Encryption SDK, which
+# imports boto3, and what it needs).
+BESIDE_THE_PLUGIN = (
+    "boto3",
+    "aws_encryption_sdk",
+    "attr",
+    "attrs",
+    "wrapt",
+    "cryptography",
+    "cffi",
+)
+
+
 def plugin_tree(base: Path, with_boto3: bool = True) -> Path:
-    """A directory as `pip install --target DIR .` leaves it: the collection under
-    ansible_collections/redrive/eventbridge (here a link to this tree) and, beside it, the
-    PyPI boto3 that pip installs as a dependency. Under AWS CLI v2 that boto3 fails to
-    import against the CLI's own botocore, so the plugin works only if its CLI path never
-    imports boto3."""
+    """A directory as `pip install --target DIR '.[decrypt]'` leaves it: the collection
+    under ansible_collections/redrive/eventbridge (here a link to this tree) and, beside
+    it, the PyPI boto3 that pip installs as a dependency and the decrypt extra (links to
+    the venv's). Under AWS CLI v2 that boto3 fails to import against the CLI's own
+    botocore, so the plugin works only if its CLI path never imports boto3."""
     root = collections_root(base)
     if with_boto3:
-        import boto3
-
-        link = root / "boto3"
-        if not link.exists():
-            link.symlink_to(Path(boto3.__file__).parent, target_is_directory=True)
+        for name in BESIDE_THE_PLUGIN:
+            spec = importlib.util.find_spec(name)
+            assert spec is not None and spec.submodule_search_locations, name
+            link = root / name
+            if not link.exists():
+                link.symlink_to(Path(spec.submodule_search_locations[0]), target_is_directory=True)
     return root
 
 

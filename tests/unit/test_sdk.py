@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import botocore
 import pytest
@@ -64,20 +66,59 @@ def test_a_missing_request_member_counts_as_missing(tmp_path: Path) -> None:
     assert "events PutEvents Entries.EventBusName" in raised.value.message
 
 
-def test_inside_aws_cli_v2_the_hint_is_the_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+V1_BOTOCORE = "/venv/lib/python3.11/site-packages/awscli/botocore/__init__.py"
+
+
+@pytest.mark.parametrize(
+    ("cli", "path", "awscli_version", "botocore_version", "hint"),
+    [
+        ("v2", V2_BOTOCORE, "2.9.19", "2.0.0dev155", "install a newer AWS CLI v2"),
+        # AWS CLI v1 carries its own botocore at the same place, numbered like PyPI's.
+        (
+            "v1",
+            V1_BOTOCORE,
+            "1.46.3",
+            "1.43.62",
+            "install a newer AWS CLI v1 (pip install --upgrade awscli)",
+        ),
+    ],
+)
+def test_inside_the_aws_cli_the_hint_is_that_cli(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cli: str,
+    path: str,
+    awscli_version: str,
+    botocore_version: str,
+    hint: str,
 ) -> None:
-    monkeypatch.setattr(botocore, "__file__", V2_BOTOCORE)
-    monkeypatch.setattr(botocore, "__version__", "2.0.0dev155")
+    monkeypatch.setattr(botocore, "__file__", path)
+    monkeypatch.setattr(botocore, "__version__", botocore_version)
+    monkeypatch.setitem(sys.modules, "awscli", SimpleNamespace(__version__=awscli_version))
     clients = clients_of(old_sns_session(tmp_path))
 
     with pytest.raises(aws.AwsError) as raised:
         clients.client("sns")
 
-    assert "the botocore inside AWS CLI v2 (2.0.0dev155) has no sns PublishBatch" in str(
+    assert f"the botocore inside AWS CLI {cli} ({botocore_version}) has no sns PublishBatch" in str(
         raised.value
     )
-    assert raised.value.hint == "install a newer AWS CLI v2"
+    assert raised.value.hint == hint
+
+
+@pytest.mark.parametrize(
+    ("path", "version", "cli"),
+    [
+        (V2_BOTOCORE, "2.0.0dev155", 2),
+        (V1_BOTOCORE, "1.43.62", 1),
+        ("/x/botocore/a.py", "1.44.5", None),
+    ],
+)
+def test_without_awscli_loaded_the_copys_number_tells_the_cli(
+    monkeypatch: pytest.MonkeyPatch, path: str, version: str, cli: int | None
+) -> None:
+    monkeypatch.delitem(sys.modules, "awscli", raising=False)
+    assert sdk.bundling_cli(SimpleNamespace(__file__=path, __version__=version)) == cli
 
 
 def test_old_versions_are_warned_about_like_amazon_aws(monkeypatch: pytest.MonkeyPatch) -> None:
