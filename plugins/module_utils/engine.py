@@ -307,7 +307,9 @@ class Redrive:
         return self.clients.client("kms", region)
 
     def _sender(self, destination: Destination) -> Sender:
-        return sender_for(destination, self.clients, self.settings.max_request_bytes)
+        return sender_for(
+            destination, self.clients, self.settings.max_request_bytes, self.tally.call
+        )
 
     # ---- the run -------------------------------------------------------
 
