@@ -559,7 +559,7 @@ class Redrive:
         if plan.unmatched_put:
             self.tally.count("unmatched_rule_put")
         if plan.route_reason:
-            self.tally.routed_to_bus(plan.route_reason)
+            self.tally.routed_to_bus(plan.route_reason, record.message_id)
         event_id = record.event_id
         if not self.settings.dedupe or event_id is None:
             self._start(delivery, groups)
