@@ -75,8 +75,9 @@ options:
     type: str
   dedupe:
     description:
-      - Put each event (by event id and bus) once per run and delete its other copies after the first
-        was accepted. Set V(false) to put every copy.
+      - Deliver each event once per destination per run (by event id and destination, that is the target
+        with its rule, or the bus) and delete its other copies after the first was accepted. Set V(false)
+        to deliver every copy.
     type: bool
     default: true
   include_bodies:
