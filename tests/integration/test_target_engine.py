@@ -24,7 +24,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import 
 )
 from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import EntryOptions
 from ansible_collections.redrive.eventbridge.plugins.module_utils.routing import DeliverTo
-from tests.integration.test_targets import function_arn, state_machine  # noqa: F401
+from tests.integration.test_targets import lambda_function, state_machine
 from tests.support.events import (
     ACCOUNT,
     REGION,
@@ -50,6 +50,11 @@ def proxy(module_proxy: FaultProxy) -> FaultProxy:
     module_proxy.reset()
     module_proxy.record_requests = True
     return module_proxy
+
+
+@pytest.fixture(scope="module")
+def function_arn(moto_url: str) -> str:
+    return lambda_function(moto_url)
 
 
 def redrive(proxy: FaultProxy, dlq: str, preview: bool = False, **options: Any) -> dict[str, Any]:
@@ -172,7 +177,7 @@ def test_a_repeated_redrive_to_step_functions_counts_as_already_delivered(
 def test_an_invoke_refusing_the_event_is_quarantined(
     world: World,
     proxy: FaultProxy,
-    function_arn: str,  # noqa: F811
+    function_arn: str,
 ) -> None:
     rule = rule_to(world, {"Id": "fn", "Arn": function_arn})
     dlq, quarantine = world.queue("dlq"), world.queue("quarantine")
@@ -225,7 +230,7 @@ def test_an_event_a_template_cannot_carry_is_kept_and_its_neighbour_delivered(
 def test_a_lambda_dlq_goes_to_the_function_target_arn_names(
     world: World,
     proxy: FaultProxy,
-    function_arn: str,  # noqa: F811
+    function_arn: str,
 ) -> None:
     events = [custom_event(n) for n in range(2)]
     dlq = world.queue("lambda-dlq")
@@ -243,7 +248,7 @@ def test_a_lambda_dlq_goes_to_the_function_target_arn_names(
 def test_a_lambda_destination_record_goes_to_the_function_it_names(
     world: World,
     proxy: FaultProxy,
-    function_arn: str,  # noqa: F811
+    function_arn: str,
 ) -> None:
     event = custom_event(6)
     message = lambda_destination_message(event)
@@ -299,7 +304,7 @@ def test_check_mode_in_target_mode_sends_nothing_anywhere(
     world: World,
     proxy: FaultProxy,
     moto_url: str,
-    function_arn: str,  # noqa: F811
+    function_arn: str,
 ) -> None:
     url, arn, rule = queue_target(world, "billing")
     machine = state_machine(moto_url)

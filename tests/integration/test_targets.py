@@ -646,6 +646,10 @@ def test_logs_throttled_and_missing_group(
 
 @pytest.fixture(scope="module")
 def function_arn(moto_url: str) -> str:
+    return lambda_function(moto_url)
+
+
+def lambda_function(moto_url: str) -> str:
     """A function with a published version and an alias, on moto's no-docker backend."""
     config = json.dumps({"lambda": {"use_docker": False}}).encode()
     request = urllib.request.Request(
