@@ -2,12 +2,15 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Send deliveries to their destinations: batch, pace, retry, answer per delivery.
 
-botocore retries whole calls (throttling, 5xx) with its own retry mode, so a whole call
-that still fails is not retried again here: its deliveries stay for a later run. Per-entry
-failures inside a successful answer are ours to retry. The `Dispatcher` retries those
-that the classification table calls retryable, with capped, jittered back-off, and
-slows every worker down when one is throttled. It answers each delivery with
-`Accepted` or a `Failure`; only a fatal error (credentials, permissions) is raised.
+botocore retries whole calls (throttling, 5xx) with its own retry mode, so a whole batch
+call that still fails is not retried again here: its deliveries stay for a later run.
+Per-entry failures inside a successful answer are ours to retry, and so is the error of a
+call that carried one event (Invoke, StartExecution, PutLogEvents), which is that event's
+own (failures.call_failure). The `Dispatcher` retries what the classification table calls
+retryable, with capped, jittered back-off, and slows every worker down when one is
+throttled. A rule target that no longer exists holds its own deliveries and no others.
+It answers each delivery with `Accepted` or a `Failure`; only a fatal error
+(credentials, permissions) is raised.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from typing import Callable, Optional
 
 from .aws import AwsError
 from .batching import plan_batches
-from .delivery import ACCEPTED, Answer, Delivery, Destination, Sender
-from .failures import CodeClass, Failure, Kind, classify, is_throttle, request_failure
+from .delivery import ACCEPTED, Answer, Delivery, Destination, Route, Sender
+from .failures import CodeClass, Failure, Kind, call_failure, is_throttle, request_failure
 from .pacing import Pacer, backoff_delay
 
 # Not sent because the time ran out: nothing is wrong with the message.
@@ -120,15 +123,7 @@ class Dispatcher:
             made = attempt
             self._pacer.acquire(len(pending))
             self._count_call(sender.action)
-            try:
-                got = sender.send([batch[index] for index in pending])
-            except AwsError as error:
-                if classify(error.code) is CodeClass.FATAL:
-                    raise
-                # botocore has retried the whole call already (its retry mode).
-                for index in pending:
-                    answers[index] = request_failure(error.code, error.message, attempt)
-                break
+            got, call_failed = self._call(sender, [batch[index] for index in pending], attempt)
             retry = []
             for index, answer in zip(pending, got):
                 answers[index] = answer
@@ -136,13 +131,30 @@ class Dispatcher:
                     retry.append(index)
             throttled = any(is_throttle(_code(answers[index])) for index in retry)
             if not retry:
-                self._pacer.succeeded()
+                if not call_failed:
+                    self._pacer.succeeded()
                 break
             if attempt == self._attempts or self._out_of_time():
                 break
             self._slow_down(throttled, attempt)
             pending = retry
         return made
+
+    def _call(
+        self, sender: Sender, batch: list[Delivery], attempt: int
+    ) -> tuple[list[Answer], bool]:
+        """The answers to one call, and whether the whole call failed."""
+        try:
+            return sender.send(batch), False
+        except AwsError as error:
+            destination = batch[0].destination
+            target = destination.arn if destination.route is Route.TARGET else None
+            failure = call_failure(
+                error.code, error.message, attempt, sender.max_items == 1, target
+            )
+            if failure is None:
+                raise
+            return [failure] * len(batch), True
 
     def _slow_down(self, throttled: bool, attempt: int) -> None:
         if throttled:

@@ -330,7 +330,9 @@ class Redrive:
         return self.clients.client("kms", region)
 
     def _sender(self, destination: Destination) -> Sender:
-        return sender_for(destination, self.clients, self.settings.max_request_bytes)
+        return sender_for(
+            destination, self.clients, self.settings.max_request_bytes, self.tally.call
+        )
 
     # ---- the run -------------------------------------------------------
 
@@ -610,7 +612,7 @@ class Redrive:
         if plan.unmatched_put:
             self.tally.count("unmatched_rule_put")
         if plan.route_reason:
-            self.tally.routed_to_bus(plan.route_reason)
+            self.tally.routed_to_bus(plan.route_reason, record.message_id)
         event_id = record.event_id
         if not self.settings.dedupe or event_id is None:
             self._start(delivery, groups)

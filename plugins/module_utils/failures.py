@@ -84,6 +84,9 @@ _THROTTLE = frozenset((
     "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
     "ProvisionedThroughputExceededException", "LimitExceededException",
     "KMSThrottlingException", "KMS.ThrottlingException", "EC2ThrottledException",
+    # Per-entry spellings: SNS PublishBatch `Failed[].Code`, SQS SendMessageBatch for a
+    # queue whose KMS key is throttled.
+    "Throttled", "KmsThrottled",
 ))
 _RETRY = _THROTTLE | frozenset((
     "InternalFailure", "InternalException", "InternalError", "InternalServerError",
@@ -115,6 +118,21 @@ _FATAL_PREFIXES = (
     # A denied KMS key behind an encrypted queue, topic or stream: grant kms:GenerateDataKey.
     "KMSAccessDenied", "KMS.AccessDenied", "KmsAccessDenied",
 )
+# A target that no longer exists, as each target service says so for a whole call (each
+# API reference's error list): SQS (JSON and query spellings), SNS (NotFoundException,
+# whose query code is NotFound), Lambda, Kinesis, Firehose, CloudWatch Logs and another
+# event bus (ResourceNotFoundException), Step Functions.
+_TARGET_MISSING = frozenset((
+    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
+    "NotFound", "NotFoundException", "ResourceNotFoundException",
+    "StateMachineDoesNotExist", "StateMachineDeleting",
+))
+# Whole-call refusals of the one event a one-call API (Invoke, StartExecution,
+# PutLogEvents) carried: that event will never be accepted as it is.
+_EVENT_REFUSED = frozenset((
+    "InvalidRequestContentException", "RequestTooLargeException",
+    "UnsupportedMediaTypeException", "InvalidExecutionInput", "InvalidParameterException",
+))
 # fmt: on
 
 
@@ -220,6 +238,39 @@ def request_failure(code: str, message: str, attempts: int = 1) -> Failure:
         None,
         CodeClass.TRANSIENT,
     )
+
+
+def call_failure(
+    code: str,
+    message: str,
+    attempts: int,
+    one_per_call: bool = False,
+    target_arn: Optional[str] = None,
+) -> Optional[Failure]:
+    """A whole call that failed, as the failure of each delivery it carried; None when the
+    run must stop (credentials, permissions).
+
+    `target_arn` names the rule target the call went to: a target that no longer exists
+    holds its messages and concerns no other destination (only the DLQ itself missing
+    stops a run). `one_per_call` is for APIs that carry one event per call (Invoke,
+    StartExecution, PutLogEvents): their error is that event's, read as a per-entry
+    error, so a retryable one is retried now and a refusal of the event is terminal. Any
+    other code may concern the function or machine rather than the event: the event stays
+    for a later run, as does every delivery of a failed batch call.
+    """
+    if target_arn is not None and code in _TARGET_MISSING:
+        return Failure(
+            Kind.TARGET_NOT_FOUND,
+            "target_not_found",
+            one_line(f"{target_arn} does not exist ({code}: {message})"),
+            attempts,
+        )
+    code_class = classify(code)
+    if code_class is CodeClass.FATAL:
+        return None
+    if one_per_call and (code_class is not CodeClass.TERMINAL or code in _EVENT_REFUSED):
+        return entry_failure(code, message, attempts)
+    return request_failure(code, message, attempts)
 
 
 def copy_failure(original: Failure) -> Failure:

@@ -170,7 +170,8 @@ RUN_OPTIONS = (
     Option(
         "dedupe",
         "bool",
-        "Put each event id once per run; delete the other copies after.",
+        "Deliver each event once per destination (target and rule, or bus) per run; "
+        "delete the other copies after.",
         default=True,
     ),
     Option("include_bodies", "bool", "Include message bodies in kept_messages.", default=False),

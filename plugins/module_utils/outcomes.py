@@ -82,6 +82,8 @@ class Tally:
         self.api_calls: Counter[str] = Counter()
         # Why `auto` put messages on their bus instead of sending them to the target.
         self.bus_route_reasons: Counter[str] = Counter()
+        # The same per message, until check mode lists it (message id -> reason).
+        self._route_reasons: dict[str, str] = {}
         self.started = clock()
 
     def call(self, action: str) -> None:
@@ -123,8 +125,10 @@ class Tally:
             self._count(record, FILTERED_OUT, None)
             self._list(record, FILTERED_OUT, None, note=reason)
 
-    def routed_to_bus(self, reason: str) -> None:
+    def routed_to_bus(self, reason: str, message_id: Optional[str] = None) -> None:
         with self._lock:
+            if self.list_every_message and message_id is not None:
+                self._route_reasons[message_id] = reason
             if reason in self.bus_route_reasons or len(self.bus_route_reasons) < BREAKDOWN_KEYS:
                 self.bus_route_reasons[reason] += 1
             else:
@@ -185,6 +189,7 @@ class Tally:
         """Check mode says what would happen message by message."""
         if not self.list_every_message:
             return
+        route_reason = self._route_reasons.pop(record.message_id, None)
         if len(self.messages) >= self.kept_limit:
             self.messages_truncated += 1
             return
@@ -193,6 +198,8 @@ class Tally:
             "outcome": outcome,
             **destination_fields(destination),
         }
+        if route_reason is not None:
+            item["route_reason"] = route_reason
         if size is not None:
             item["payload_size"] = size
         if failure is not None:

@@ -92,12 +92,14 @@ class TargetResolver:
                 f"rule {ref.name} has no target {record.target_arn} any more",
             )
         if len({_settings_key(target) for target in matching}) > 1:
+            # The message names the target's ARN, not its Id: which one failed is unknown.
             ids = ", ".join(str(target.get("Id")) for target in matching)
             return Failure(
                 Kind.AMBIGUOUS_TARGET,
                 "ambiguous_target",
-                f"rule {ref.name} has several targets {record.target_arn} with other settings "
-                f"(ids {ids}); choose one with target_arns and an Id-specific rule",
+                f"rule {ref.name} has several targets with this ARN and different settings, "
+                "and the message does not say which failed: it stays (deliver it by hand); "
+                f"give each a rule of its own so later failures name theirs (ids {ids})",
             )
         chosen = matching[0]
         return _target(record.target_arn, ref.arn, str(chosen.get("Id") or ""), chosen)

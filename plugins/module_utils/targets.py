@@ -74,6 +74,11 @@ SFN_MAX_NAME_CHARS = 80
 _PLAIN_EVENT_ID = re.compile(r"[A-Za-z0-9-]{1,40}\Z")
 
 Prepared = Union[dict[str, Any], Failure]
+CallCounter = Callable[[str], None]
+
+
+def _uncounted(action: str) -> None:
+    return None
 
 
 # --- target ARNs ---------------------------------------------------------------------
@@ -598,10 +603,14 @@ class LogsSender:
     max_bytes = LOGS_MAX_BATCH_BYTES
     max_item_bytes = LOGS_MAX_BATCH_BYTES
 
-    def __init__(self, logs: Any, destination: Destination) -> None:
+    def __init__(
+        self, logs: Any, destination: Destination, count_call: Optional[CallCounter] = None
+    ) -> None:
         self._logs = logs
         self._group = log_group_name(destination.arn)
         self._templated = "InputTransformer" in _settings(destination)
+        # The dispatcher counts PutLogEvents; the stream is made by a call of its own.
+        self._count_call = count_call or _uncounted
 
     def size(self, delivery: Delivery) -> int:
         return utf8_len(self.log_event(delivery).message) + LOGS_EVENT_OVERHEAD_BYTES
@@ -643,6 +652,7 @@ class LogsSender:
         return [_rejected_answer(response.get("rejectedLogEventsInfo") or {})]
 
     def _create_stream(self, stream: str) -> None:
+        self._count_call("CreateLogStream")
         try:
             self._logs.create_log_stream(logGroupName=self._group, logStreamName=stream)
         except Exception as error:  # botocore raises many unrelated classes
@@ -705,8 +715,14 @@ def _json_text(value: Any) -> str:
 # --- choosing the sender -------------------------------------------------------------
 
 
-def sender_for(destination: Destination, clients: Clients, max_request_bytes: int) -> Sender:
-    """The sender for a destination, with clients in the target's own region."""
+def sender_for(
+    destination: Destination,
+    clients: Clients,
+    max_request_bytes: int,
+    count_call: Optional[CallCounter] = None,
+) -> Sender:
+    """The sender for a destination, with clients in the target's own region; `count_call`
+    counts the calls a sender makes besides its `action` (CloudWatch Logs' CreateLogStream)."""
     region = destination.region or _region_of(destination.arn)
     kind = destination.type
     if kind is TargetType.EVENT_BUS:
@@ -725,7 +741,7 @@ def sender_for(destination: Destination, clients: Clients, max_request_bytes: in
     if kind is TargetType.FIREHOSE:
         return FirehoseSender(clients.client("firehose", region), destination)
     if kind is TargetType.LOGS:
-        return LogsSender(clients.client("logs", region), destination)
+        return LogsSender(clients.client("logs", region), destination, count_call)
     raise ValueError(f"no sender for target type {kind}")
 
 

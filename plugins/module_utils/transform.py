@@ -315,12 +315,27 @@ class _Value:
         if opener == '"':
             # UG: "EventBridge doesn't escape values extracted by Input Path, when
             # populating the Input Template": the string itself goes in, unescaped.
-            return str(json.loads(self.literal))
+            return _utf8_text(str(json.loads(self.literal)))
         if opener in "{[":
             # UG: "If a JSON path references a JSON object or array, but the variable is
             # referenced in a string, EventBridge removes any internal quotes".
             return self.literal.replace('"', "")
         return self.literal
+
+
+def _utf8_text(text: str) -> str:
+    """A JSON string may escape a lone surrogate ("\\ud800"); unescaped it is no UTF-8
+    text, so no target API could carry the payload: the event cannot be delivered."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise TransformError(
+                "invalid_event",
+                "a string the template puts unescaped holds a lone surrogate "
+                "(an escaped \\ud800-\\udfff), which UTF-8 text cannot carry",
+            ) from None
+    return text
 
 
 def _string_value(text: str) -> _Value:

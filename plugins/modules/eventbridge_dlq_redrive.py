@@ -75,8 +75,9 @@ options:
     type: str
   dedupe:
     description:
-      - Put each event (by event id and bus) once per run and delete its other copies after the first
-        was accepted. Set V(false) to put every copy.
+      - Deliver each event once per destination per run (by event id and destination, that is the target
+        with its rule, or the bus) and delete its other copies after the first was accepted. Set V(false)
+        to deliver every copy.
     type: bool
     default: true
   include_bodies:
@@ -333,8 +334,9 @@ messages:
   description:
     - >-
       In check mode, what would happen to each inspected message (at most 100): C(message_id), C(outcome),
-      C(route), C(event_bus) or C(target) (C(arn), C(type)), C(payload_size) (bytes the target or bus would
-      get) and C(reason).
+      C(route), C(event_bus) or C(target) (C(arn), C(type)), C(route_reason) (why V(auto) put it on the bus
+      instead of sending it to a target, as counted in RV(bus_route_reasons)), C(payload_size) (bytes the
+      target or bus would get) and C(reason).
   returned: in check mode
   type: list
   elements: dict

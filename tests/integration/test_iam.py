@@ -977,6 +977,7 @@ def test_exact_target_delivery_policy_delivers_to_every_target(target_runs: Targ
         "StartExecution",
         "PutRecords",
         "PutRecordBatch",
+        "CreateLogStream",
         "PutLogEvents",
         "PutEvents",
         "DeleteMessageBatch",

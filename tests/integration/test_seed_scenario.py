@@ -22,6 +22,7 @@ from tests.support.events import (
     body_of,
     custom_event,
     eventbridge_dlq_message,
+    lambda_dlq_message,
     rule_arn,
     s3_cloudtrail_event,
 )
@@ -240,12 +241,20 @@ def test_check_mode_and_the_lookup_show_the_route_target_and_rule_match(
     world: World, tmp_path: Path
 ) -> None:
     seeded = seed(world)
+    lambda_dlq = world.queue("lambda-dlq")  # names no target: `auto` puts it on the bus
+    world.send(lambda_dlq, [lambda_dlq_message(seeded.shop_events[0])])
     s3_items = f"query('{LOOKUP}', '{seeded.s3_dlq}', max_messages=3)"
     bus_items = f"query('{LOOKUP}', '{seeded.s3_dlq}', max_messages=3, deliver_to='bus')"
     tasks = [
         {
             "name": "preview",
             MODULE: {"queue": seeded.shop_dlq, **FAST},
+            "check_mode": True,
+            "register": "out",
+        },
+        {
+            "name": "preview on the bus",
+            MODULE: {"queue": lambda_dlq, "event_bus": seeded.shop_bus, **FAST},
             "check_mode": True,
             "register": "out",
         },
@@ -267,6 +276,16 @@ def test_check_mode_and_the_lookup_show_the_route_target_and_rule_match(
     for message in preview["messages"]:
         assert message["route"] == "target" and message["target"]["type"] == "sqs"
         assert message["payload_size"] in sizes
+        assert "route_reason" not in message
+    on_bus_preview = run.result("preview on the bus")
+    (message,) = on_bus_preview["messages"]
+    reason = "the message names no target (set target_arn)"
+    assert (message["route"], message["event_bus"], message["route_reason"]) == (
+        "bus",
+        seeded.shop_bus,
+        reason,
+    )
+    assert on_bus_preview["bus_route_reasons"] == {reason: 1}
     items = run.result("look")["ansible_facts"]["items"]
     assert {(i["route"], i["target"]["type"], i["redrivable"]) for i in items} == {
         ("target", "sqs", True)

@@ -565,13 +565,19 @@ def stream_events(moto_url: str, group: str, stream_name: str) -> list[dict[str,
     return logs.get_log_events(logGroupName=group, logStreamName=stream_name)["events"]
 
 
-def test_logs_one_stream_per_event_named_by_its_id(moto_url: str, clients: Clients) -> None:
+def test_logs_one_stream_per_event_named_by_its_id(
+    moto_url: str, clients: Clients, proxy: FaultProxy
+) -> None:
     group, arn = log_group(moto_url)
     sent = deliveries(arn, 0, events=[recent_event(1), recent_event(2)])
-    sender = sender_for(sent[0].destination, clients, MAX_REQUEST_BYTES)
+    counted: list[str] = []
+    sender = sender_for(sent[0].destination, clients, MAX_REQUEST_BYTES, counted.append)
     assert isinstance(sender, LogsSender)
 
     assert [sender.send([delivery])[0] for delivery in sent] == [ACCEPTED, ACCEPTED]
+    # The dispatcher counts PutLogEvents; the stream each needs first is counted here, so
+    # api_calls shows every call the logs:CreateLogStream permission covers.
+    assert counted == ["CreateLogStream"] * 2 and proxy.calls["CreateLogStream"] == 2
 
     for delivery in sent:
         (logged,) = stream_events(moto_url, group, delivery.event_id or "")
@@ -640,6 +646,10 @@ def test_logs_throttled_and_missing_group(
 
 @pytest.fixture(scope="module")
 def function_arn(moto_url: str) -> str:
+    return lambda_function(moto_url)
+
+
+def lambda_function(moto_url: str) -> str:
     """A function with a published version and an alias, on moto's no-docker backend."""
     config = json.dumps({"lambda": {"use_docker": False}}).encode()
     request = urllib.request.Request(

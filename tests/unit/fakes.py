@@ -176,6 +176,9 @@ class FakeEvents:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per-entry answers to give instead of accepting: (detail text) -> slot dict
     slots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Rule name -> ListTargetsByRule pages, each page's NextToken its successor's index.
+    target_pages: dict[str, list[list[dict[str, Any]]]] = field(default_factory=dict)
+    next_tokens: list[Optional[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -209,6 +212,19 @@ class FakeEvents:
         if "error" in answer:
             raise client_error(answer["error"], "DescribeRule")
         return {"Name": Name, "EventBusName": EventBusName, "State": "ENABLED", **answer}
+
+    def list_targets_by_rule(self, Rule: str, EventBusName: str, NextToken: Optional[str] = None):
+        with self._lock:
+            self.calls["ListTargetsByRule"] += 1
+            self.next_tokens.append(NextToken)
+        pages = self.target_pages.get(Rule)
+        if pages is None:
+            raise client_error("ResourceNotFoundException", "ListTargetsByRule")
+        index = int(NextToken) if NextToken else 0
+        answer: dict[str, Any] = {"Targets": pages[index]}
+        if index + 1 < len(pages):
+            answer["NextToken"] = str(index + 1)
+        return answer
 
     def describe_event_bus(self, Name: str):
         with self._lock:

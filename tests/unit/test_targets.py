@@ -7,6 +7,7 @@ user guide's "Event bus targets in Amazon EventBridge" (eb-targets.html).
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -24,7 +25,12 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.failures impor
     Failure,
     Kind,
 )
-from ansible_collections.redrive.eventbridge.plugins.module_utils.records import DlqRecord
+from ansible_collections.redrive.eventbridge.plugins.module_utils.lookups import RuleBook
+from ansible_collections.redrive.eventbridge.plugins.module_utils.records import (
+    DlqRecord,
+    parse_message,
+)
+from ansible_collections.redrive.eventbridge.plugins.module_utils.routing import TargetResolver
 from ansible_collections.redrive.eventbridge.plugins.module_utils.targets import (
     KinesisSender,
     LogsSender,
@@ -34,6 +40,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.targets import
     queue_url,
     target_type,
 )
+from tests.unit.fakes import FakeEvents
 
 A = "123456789012"
 B = "210987654321"
@@ -295,3 +302,56 @@ def test_one_call_senders_take_one_delivery() -> None:
     delivery = _delivery(EVENT, "{}", GROUP, TargetType.LOGS)
     with pytest.raises(ValueError, match="one delivery per call"):
         LogsSender(None, delivery.destination).send([delivery, delivery])
+
+
+# --- the failed target, read from ListTargetsByRule ---------------------------------------
+
+
+def _rule_target_record(target_arn: str, number: int = 1) -> DlqRecord:
+    return parse_message(
+        {
+            "MessageId": f"m-{number}",
+            "ReceiptHandle": f"h-{number}",
+            "Body": json.dumps({"id": f"e-{number}", "detail": {}}),
+            "MessageAttributes": {
+                "RULE_ARN": {"DataType": "String", "StringValue": RULE},
+                "TARGET_ARN": {"DataType": "String", "StringValue": target_arn},
+            },
+        }
+    )
+
+
+def test_targets_are_read_page_by_page_once_per_rule() -> None:
+    wanted = f"arn:aws:sqs:us-east-1:{A}:orders"
+    pages = [
+        [{"Id": "audit", "Arn": f"arn:aws:sqs:us-east-1:{A}:audit"}],
+        [{"Id": "lambda", "Arn": f"arn:aws:lambda:us-east-1:{A}:function:f"}],
+        [{"Id": "orders", "Arn": wanted, "InputPath": "$.detail"}],
+    ]
+    events = FakeEvents(target_pages={"forward": pages})
+    counted: list[str] = []
+    resolver = TargetResolver(RuleBook(lambda region: events, counted.append))
+
+    first = resolver.resolve(_rule_target_record(wanted, 1))
+    second = resolver.resolve(_rule_target_record(wanted, 2))
+
+    assert isinstance(first, Target) and first == second
+    assert (first.arn, first.target_id, first.rule_arn) == (wanted, "orders", RULE)
+    assert first.settings == {"Id": "orders", "Arn": wanted, "InputPath": "$.detail"}
+    assert events.next_tokens == [None, "1", "2"]  # each page asked for with its token
+    assert counted == ["ListTargetsByRule"] * 3  # and the rule read once for both
+
+
+def test_several_targets_with_one_arn_are_ambiguous_with_a_hint_that_can_be_followed() -> None:
+    arn = f"arn:aws:lambda:us-east-1:{A}:function:f"
+    pages = [[{"Id": "raw", "Arn": arn}], [{"Id": "shaped", "Arn": arn, "InputPath": "$.detail"}]]
+    events = FakeEvents(target_pages={"forward": pages})
+    resolver = TargetResolver(RuleBook(lambda region: events, lambda action: None))
+
+    failure = resolver.resolve(_rule_target_record(arn))
+
+    assert isinstance(failure, Failure)
+    assert (failure.kind, failure.disposition) == (Kind.AMBIGUOUS_TARGET, Disposition.HELD)
+    text = failure.describe()
+    assert "raw, shaped" in text and "rule of its own" in text
+    assert "target_arns" not in text  # no option chooses among targets of one rule

@@ -829,3 +829,22 @@ def test_a_repeated_member_name_takes_the_last_value_as_json_parsers_do() -> Non
     event = json.loads(text)
     assert target_payload(text, event, {"InputPath": "$.detail.a"}, EXAMPLE_RULE) == '{"b":2}'
     assert resolve_path(event, "$.detail.a.b") == (True, 2)
+
+
+def test_an_escaped_lone_surrogate_put_inside_quotes_is_an_invalid_event() -> None:
+    # Valid JSON ("\ud800" is an escape), but unescaped into the template it is no UTF-8
+    # text: no target API could carry it, so the event is refused, not the run.
+    text = '{"id":"e","detail":{"name":"a\\ud800b","pair":"\\ud83d\\ude00"}}'
+    event = json.loads(text)
+    quoted = {"InputPathsMap": {"n": "$.detail.name"}, "InputTemplate": '{"name": "<n>"}'}
+    assert error_code(event, {"InputTransformer": quoted}, text=text) == "invalid_event"
+    plain = {"InputPathsMap": {"n": "$.detail.name"}, "InputTemplate": "name <n>"}
+    assert error_code(event, {"InputTransformer": plain}, text=text) == "invalid_event"
+    # Outside quotes the value goes in as the JSON text it is, escape and all.
+    outside = {"InputPathsMap": {"n": "$.detail.name"}, "InputTemplate": '{"name": <n>}'}
+    assert target_payload(text, event, {"InputTransformer": outside}, EXAMPLE_RULE) == (
+        '{"name": "a\\ud800b"}'
+    )
+    # An escaped surrogate pair is one character, which UTF-8 carries.
+    pair = {"InputPathsMap": {"p": "$.detail.pair"}, "InputTemplate": '"<p>"'}
+    assert target_payload(text, event, {"InputTransformer": pair}, EXAMPLE_RULE) == '"😀"'
