@@ -46,6 +46,7 @@ from .delivery import (
 )
 from .entries import event_time, utf8_len
 from .failures import Failure, Kind, entry_failure
+from .scheduler import SchedulerSender
 from .transform import PathError, resolve_path
 
 KIB = 1024
@@ -726,6 +727,9 @@ def sender_for(destination: Destination, clients: Clients, max_request_bytes: in
         return FirehoseSender(clients.client("firehose", region), destination)
     if kind is TargetType.LOGS:
         return LogsSender(clients.client("logs", region), destination)
+    if kind is TargetType.SCHEDULER:
+        # Each message names its own region; the sender picks the client per message.
+        return SchedulerSender(clients, destination)
     raise ValueError(f"no sender for target type {kind}")
 
 
