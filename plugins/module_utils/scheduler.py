@@ -222,7 +222,7 @@ def shape_problem(value: Any, shape: Any, path: str) -> Optional[str]:
     if allowed is None:
         return f"{path} is a {kind}, which this tool does not send"
     fits = isinstance(value, allowed) and (kind == "boolean" or not isinstance(value, bool))
-    return None if fits else f"{path} is not a {kind}"
+    return None if fits else f"{path} is not of type {kind}"
 
 
 def _structure_problem(value: Any, shape: Any, path: str) -> Optional[str]:
