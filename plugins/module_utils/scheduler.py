@@ -60,6 +60,8 @@ BINARY_MEMBER = "scheduler_binary_member"
 # take (SNS and Step Functions: 256 KiB) as a terminal error, and the message is kept.
 MAX_BODY_BYTES = 1024 * 1024 + 1
 
+# A body's own key is named in a reason only when it looks like a member name.
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _QUEUE_HOST = re.compile(r"^https://(?:sqs\.)?([a-z0-9-]+)\.(?:queue\.)?amazonaws\.com")
 
 
@@ -214,7 +216,7 @@ def shape_problem(value: Any, shape: Any, path: str) -> Optional[str]:
         if not isinstance(value, dict):
             return f"{path} is not an object"
         for key, item in value.items():
-            problem = shape_problem(item, shape.value, f"{path}.{key}")
+            problem = shape_problem(item, shape.value, f"{path}.{_named(key)}")
             if problem is not None:
                 return problem
         return None
@@ -230,7 +232,7 @@ def _structure_problem(value: Any, shape: Any, path: str) -> Optional[str]:
         return f"{path} is not an object"
     unknown = sorted(name for name in value if name not in shape.members)
     if unknown:
-        return f"{path} has no member {', '.join(unknown)}"
+        return f"{path} has no member {', '.join(_named(name) for name in unknown[:5])}"
     missing = [name for name in shape.required_members if name not in value]
     if missing:
         return f"{path} needs {', '.join(missing)}"
@@ -239,6 +241,10 @@ def _structure_problem(value: Any, shape: Any, path: str) -> Optional[str]:
         if problem is not None:
             return problem
     return None
+
+
+def _named(key: str) -> str:
+    return key if _NAME.match(key) else "(a key)"
 
 
 class SchedulerSender:
