@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.reliability.scenarios import engine_run
+from tests.support.aws_cli import aws, cli_env
 from tests.support.events import (
     ACCOUNT,
     REGION,
@@ -187,3 +189,31 @@ def test_publish_and_start_execution_get_the_body_as_it_is(world: World, proxy: 
     assert (repeated["redriven"], repeated["kept"]) == (1, 0), repeated["kept_messages"]
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
     assert world.visible_ids(dlq) == []
+
+
+def test_the_cli_sends_it_and_names_what_it_kept(world: World, tmp_path: Path) -> None:
+    target = world.queue("invoices")
+    dlq = world.queue("schedule-dlq")
+    ids = world.send(
+        dlq,
+        [
+            scheduler_dead_letter_message(scheduler_request(target, "Hello, world!")),
+            scheduler_dead_letter_message(scheduler_request(target, "cut"), truncated="true"),
+        ],
+    )
+
+    run = aws(cli_env(tmp_path), world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq,
+              "--deliver-to", "target", "--wait-seconds", "0", "--empty-receives", "1")  # fmt: skip
+
+    assert run.returncode == 2, run.stderr  # some kept
+    result = json.loads(run.stdout)
+    assert (result["redriven"], result["kept"]) == (1, 1)
+    [kept] = result["kept_messages"]
+    assert (kept["message_id"], kept["origin"], kept["code"]) == (
+        ids[1],
+        "scheduler",
+        "scheduler_input_truncated",
+    )
+    assert kept["target_arn"] == SEND and kept["retry_attempts"] == 0
+    assert "body" not in kept and "cut" not in json.dumps(kept)
+    assert [m["Body"] for m in world.drain(target)] == ["Hello, world!"]
