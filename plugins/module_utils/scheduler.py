@@ -125,7 +125,8 @@ def schedule_region(record: DlqRecord) -> Optional[str]:
         parts = resource.split(":")
         return parts[3] or None if len(parts) > 3 else None
     match = _QUEUE_HOST.match(resource)
-    return match.group(1) if match else None
+    # The legacy https://queue.amazonaws.com/ names no region (us-east-1 by default).
+    return match.group(1) if match and match.group(1) != "queue" else None
 
 
 def supported_action(record: DlqRecord) -> Optional[SchedulerAction]:

@@ -164,6 +164,14 @@ def test_the_region_is_the_schedules_else_the_queue_urls() -> None:
     del message["MessageAttributes"]["SCHEDULE_ARN"]
     unnamed = parse_message({"Body": message["MessageBody"], **message})
     assert schedule_region(unnamed) == "eu-west-1"
+    for url, region in (
+        (f"https://ap-south-1.queue.amazonaws.com/{ACCOUNT}/q", "ap-south-1"),
+        (f"https://queue.amazonaws.com/{ACCOUNT}/q", None),
+        (f"http://127.0.0.1:5000/{ACCOUNT}/q", None),
+    ):
+        message = scheduler_dead_letter_message(json.dumps({"MessageBody": "x", "QueueUrl": url}))
+        del message["MessageAttributes"]["SCHEDULE_ARN"]
+        assert schedule_region(parse_message({"Body": message["MessageBody"], **message})) == region
 
 
 def planned(rec: DlqRecord, deliver_to: DeliverTo) -> Any:
