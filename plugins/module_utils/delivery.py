@@ -32,6 +32,8 @@ class TargetType(enum.Enum):
     KINESIS = "kinesis"
     FIREHOSE = "firehose"
     LOGS = "logs"
+    # The API an EventBridge Scheduler schedule called (its dead-letter event's TARGET_ARN).
+    SCHEDULER = "scheduler"
 
 
 class Route(enum.Enum):

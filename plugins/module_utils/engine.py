@@ -613,7 +613,7 @@ class Redrive:
             self.tally.count("unmatched_rule_put")
         if plan.route_reason:
             self.tally.routed_to_bus(plan.route_reason, record.message_id)
-        event_id = record.event_id
+        event_id = record.dedupe_key
         if not self.settings.dedupe or event_id is None:
             self._start(delivery, groups)
             return
@@ -651,8 +651,8 @@ class Redrive:
         answered.add(record.message_id)
         failure = answer if isinstance(answer, Failure) else None
         waiters: list[tuple[DlqRecord, LateCopies]] = []
-        if self.settings.dedupe and record.event_id is not None:
-            waiters = self._registry.resolve(destination.key, record.event_id, failure)
+        if self.settings.dedupe and record.dedupe_key is not None:
+            waiters = self._registry.resolve(destination.key, record.dedupe_key, failure)
         if isinstance(answer, Accepted):
             self.ledger.move([record], State.ACCEPTED)
             if answer.already:

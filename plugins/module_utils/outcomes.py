@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from .delivery import Destination, Route
 from .failures import Failure
-from .records import DlqRecord
+from .records import ORIGIN_SCHEDULER, DlqRecord
 
 REDRIVEN = "redriven"
 KEPT = "kept"
@@ -32,6 +32,9 @@ COUNTS = (
     "sources_rewritten",
     "unmatched_rule_put",
 )
+
+# A kept Scheduler dead-letter event names its schedule, target and failure (no body).
+SCHEDULER_FIELDS = ("schedule_arn", "target_arn", "error_code", "error_message", "retry_attempts")
 
 # Breakdowns are keyed by rule, bus, target and error code; a DLQ can name thousands of
 # them, so past this many keys the rest are counted under one.
@@ -173,6 +176,10 @@ class Tally:
         }
         if record.event_id:
             item["event_id"] = record.event_id
+        item["origin"] = record.origin
+        if record.origin == ORIGIN_SCHEDULER:
+            attributes = record.attributes()
+            item.update((name, attributes[name]) for name in SCHEDULER_FIELDS if name in attributes)
         if self.include_bodies:
             item["body"] = record.body
         self.kept_messages.append(item)

@@ -19,8 +19,9 @@ from .failures import CodeClass, Failure, Kind, classify
 from .filters import RecordFilter
 from .lookups import BusCheck, RuleBook
 from .records import DlqRecord, ProblemKind
-from .routing import DeliverTo, NoTarget, TargetResolver, payload_for, schedule_target
+from .routing import DeliverTo, NoTarget, TargetResolver, payload_for
 from .rule_check import NOT_CHECKED, RuleChecker, RuleMatch
+from .scheduler import request_for, scheduler_destination
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,6 @@ def decrypt_failure(error: DecryptError) -> Failure:
     return Failure(Kind.DECRYPT_FAILED, error.code, error.message, 1, None, code_class)
 
 
-# Scheduler targets whose dead-letter input is all they need (no parameters of their own).
-SCHEDULE_INPUT_TYPES = frozenset(
-    (TargetType.LAMBDA, TargetType.SQS, TargetType.SNS, TargetType.STEP_FUNCTIONS)
-)
-
-
 class Planner:
     def __init__(
         self,
@@ -160,22 +155,16 @@ class Planner:
             return decrypt_failure(error)
 
     def _scheduled(self, record: DlqRecord) -> Plan:
-        """A schedule's input goes to the schedule's target, never on a bus."""
+        """A schedule's request goes to the API the schedule called, never on a bus."""
         if self.settings.deliver_to is DeliverTo.BUS:
             return Keep(record_failure(record))
+        destination = scheduler_destination(record)
         if record.schedule_input is None:
             problem = record.schedule_input_problem or record.problem or "scheduler_dead_letter"
-            return Keep(Failure(Kind.SCHEDULER, problem, record.hint or ""))
-        target = schedule_target(record)
-        destination = target_destination(target)
-        if record.universal_target is not None or target.type not in SCHEDULE_INPUT_TYPES:
-            failure = Failure(
-                Kind.TARGET_UNSUPPORTED,
-                "target_type_not_supported",
-                f"{target.type_name}: a schedule's dead-letter event carries only its input, "
-                "not the parameters this target needs",
-            )
-            return Keep(failure, destination)
+            return Keep(Failure(Kind.SCHEDULER, problem, record.hint or ""), destination)
+        request = request_for(record)
+        if isinstance(request, Failure):
+            return Keep(request, destination)
         payload = record.schedule_input.text
         return Deliver(Delivery(record, destination, payload, utf8_len(payload)))
 

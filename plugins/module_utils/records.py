@@ -16,8 +16,9 @@ What reaches a DLQ behind EventBridge, and how each is told apart:
   `event-bus-arn`, `rule-arn`, `kms-key-arn` and the AWS Encryption SDK message
   `encrypted-payload` (pages "Using dead-letter queues to capture encrypted event errors"
   and "Decrypting events in EventBridge dead-letter queues" of the EventBridge user guide);
-- an EventBridge Scheduler dead-letter event (`scheduler`), told by its SCHEDULE_ARN
-  attribute (see `_apply_scheduler`).
+- an EventBridge Scheduler dead-letter event (`scheduler`), told by its SCHEDULE_ARN or
+  EXECUTION_ID attribute: the request parameters of the API the schedule called (see
+  `_apply_scheduler`).
 
 Other services' records that land in the same queues (SNS notifications, EventBridge Pipes
 and Lambda stream failure records, S3 event notifications, any other JSON object) are
@@ -152,10 +153,10 @@ def parse_raw_object(text: str) -> RawObject:
 
 @dataclass(frozen=True)
 class ScheduleInput:
-    """The input a schedule sent its target, as the dead-letter event carries it.
+    """The request a schedule sent its target API, as the dead-letter event carries it.
 
-    `text` is the body as received; `value` its JSON value when `is_json` (a templated
-    target may take plain text, a universal target takes the API's request parameters).
+    `text` is the body as received; `value` its JSON value when `is_json` (the request
+    parameters; a body that is not JSON cannot be sent again).
     """
 
     text: str
@@ -165,7 +166,7 @@ class ScheduleInput:
 
 @dataclass(frozen=True)
 class UniversalTarget:
-    """A Scheduler universal target `arn:aws:scheduler:::aws-sdk:SERVICE:ACTION`."""
+    """A dead-letter event's TARGET_ARN `arn:aws:scheduler:::aws-sdk:SERVICE:ACTION`."""
 
     service: str
     action: str
@@ -214,6 +215,14 @@ class DlqRecord:
             return None
         value = self.event.get("id")
         return value if isinstance(value, str) else None
+
+    @property
+    def dedupe_key(self) -> Optional[str]:
+        """What makes copies of one message the same: the event id, or for a Scheduler
+        dead-letter event its EXECUTION_ID (one per schedule invocation)."""
+        if self.origin == ORIGIN_SCHEDULER and self.event is None:
+            return self.execution_id or None
+        return self.event_id
 
     @property
     def redrivable(self) -> bool:
@@ -375,18 +384,16 @@ def _apply_scheduler(record: DlqRecord, attributes: Mapping[str, Any]) -> None:
     """An EventBridge Scheduler dead-letter event: kept, with its input when it is whole.
 
     The Scheduler user guide ("Configuring a schedule's dead-letter queue", section
-    "Retrieve the dead-letter event") shows the dead-letter event of a universal target
-    `arn:aws:scheduler:::aws-sdk:sqs:sendMessage` whose body is the target's request
-    parameters, i.e. the schedule's `Input`
-    (`{"MessageBody": "...", "QueueUrl": "..."}`), with the attributes ERROR_CODE,
-    ERROR_MESSAGE, EXECUTION_ID, EXHAUSTED_RETRY_CONDITION, IS_PAYLOAD_TRUNCATED,
-    RETRY_ATTEMPTS, SCHEDULED_TIME, SCHEDULE_ARN and TARGET_ARN. (The page's prose speaks
-    of "invocation details and any response received from the target"; in its example the
-    details are the attributes and the body is the input.) So the body carries the input
-    the target was sent, unless IS_PAYLOAD_TRUNCATED says it was cut: only an
-    explicit "false" makes the body the input (`schedule_input`); otherwise
-    `schedule_input_problem` says why it cannot be delivered. It is never an event, so in
-    bus mode it is always kept (`scheduler_dead_letter`).
+    "Retrieve the dead-letter event") documents one shape: TARGET_ARN is always the
+    service ARN `arn:aws:scheduler:::aws-sdk:SERVICE:API_ACTION`, templated targets
+    included, and the body is the request parameters Scheduler sent that API (its example,
+    `aws-sdk:sqs:sendMessage`: `{"MessageBody": "Hello, world!", "QueueUrl": "..."}`),
+    with the attributes ERROR_CODE, ERROR_MESSAGE, EXECUTION_ID, EXHAUSTED_RETRY_CONDITION,
+    IS_PAYLOAD_TRUNCATED, RETRY_ATTEMPTS, SCHEDULED_TIME, SCHEDULE_ARN and TARGET_ARN.
+    Only IS_PAYLOAD_TRUNCATED exactly "false" makes the body the whole request
+    (`schedule_input`); otherwise `schedule_input_problem` says why it cannot be sent.
+    It is never an event, so in bus mode it is always kept (`scheduler_dead_letter`); in
+    target mode the planner calls the API again with the body (see scheduler.py).
     """
     record.origin = ORIGIN_SCHEDULER
     record.rule_arn = None
@@ -398,8 +405,9 @@ def _apply_scheduler(record: DlqRecord, attributes: Mapping[str, Any]) -> None:
     record.error_message = _string_attribute(attributes, "ERROR_MESSAGE")
     record.exhausted_retry_condition = _string_attribute(attributes, "EXHAUSTED_RETRY_CONDITION")
     record.retry_attempts = _int_or_none(_string_attribute(attributes, "RETRY_ATTEMPTS"))
-    record.payload_truncated = _bool_or_none(_string_attribute(attributes, "IS_PAYLOAD_TRUNCATED"))
-    if record.payload_truncated is False:
+    truncated = _string_attribute(attributes, "IS_PAYLOAD_TRUNCATED")
+    record.payload_truncated = _bool_or_none(truncated)
+    if truncated == "false":
         record.schedule_input = _schedule_input(record.body)
     _keep(
         record,
@@ -407,7 +415,8 @@ def _apply_scheduler(record: DlqRecord, attributes: Mapping[str, Any]) -> None:
         ProblemKind.SCHEDULER,
         "an EventBridge Scheduler dead-letter event of schedule"
         f" {_arn_text(record.schedule_arn)} (target {_arn_text(record.target_arn)}):"
-        " its body is the schedule's input, not an event",
+        " its body is the request the schedule sent its target's API, not an event, so it"
+        " never goes on a bus",
     )
 
 

@@ -120,11 +120,6 @@ def _target(
     return Target(arn, name, kind, rule_arn, target_id or None, dict(settings or {}))
 
 
-def schedule_target(record: DlqRecord) -> Target:
-    """A schedule's own target, as its dead-letter event names it."""
-    return _target(record.target_arn or "")
-
-
 def payload_for(record: DlqRecord, target: Target, event_text: str) -> Union[str, Failure]:
     """What the target would have received: the event with its input settings applied.
 

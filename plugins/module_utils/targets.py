@@ -46,6 +46,7 @@ from .delivery import (
 )
 from .entries import event_time, utf8_len
 from .failures import Failure, Kind, entry_failure
+from .scheduler import SchedulerSender
 from .transform import PathError, resolve_path
 
 KIB = 1024
@@ -742,6 +743,9 @@ def sender_for(
         return FirehoseSender(clients.client("firehose", region), destination)
     if kind is TargetType.LOGS:
         return LogsSender(clients.client("logs", region), destination, count_call)
+    if kind is TargetType.SCHEDULER:
+        # Each message names its own region; the sender picks the client per message.
+        return SchedulerSender(clients, destination)
     raise ValueError(f"no sender for target type {kind}")
 
 

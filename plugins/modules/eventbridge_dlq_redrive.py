@@ -266,13 +266,16 @@ kept_messages:
       it go, for example C(no_longer_matches_rule), C(target_not_found), C(encrypted_event)) or C(terminal)
       (it never will go as it is; quarantined when O(quarantine_queue) is set).
     - C(route) and C(event_bus) or C(target) (C(arn), C(type)) say where it was meant to go, when known.
+    - C(origin) says what the message is (C(eventbridge_dlq), C(scheduler), ...); a Scheduler dead-letter event
+      also has C(schedule_arn), C(target_arn), C(error_code), C(error_message) and C(retry_attempts).
   returned: always
   type: list
   elements: dict
   sample: [{"message_id": "5fea7756-0ea4-451a-a703-a558b933e274", "outcome": "kept",
             "reason": "no_longer_matches_rule: source: redrive.aws.s3 not in [aws.s3] (rule s3-ingest on default); ...",
             "kind": "rule_unmatched", "code": "no_longer_matches_rule", "disposition": "held",
-            "route": "bus", "event_bus": "default", "event_id": "7bf73129-1428-4cd3-a780-95db273d1602"}]
+            "route": "bus", "event_bus": "default", "event_id": "7bf73129-1428-4cd3-a780-95db273d1602",
+            "origin": "eventbridge_dlq"}]
 kept_messages_truncated:
   description: Kept or quarantined messages not listed in RV(kept_messages) because of the cap.
   returned: always

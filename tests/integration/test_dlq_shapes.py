@@ -21,6 +21,7 @@ from tests.support.events import (
     encrypted_event_wrapper,
     eventbridge_dlq_message,
     scheduler_dead_letter_message,
+    scheduler_request,
     sns_notification_message,
 )
 from tests.support.fault_proxy import FaultProxy, fault_proxy
@@ -101,26 +102,54 @@ def test_only_ordinary_events_go_back_the_others_are_kept_with_their_reasons(
     assert world.visible_ids(dlq) == sorted(ids[4:])
 
 
-def test_a_scheduler_dead_letter_event_goes_to_its_target_with_its_input(
+def test_a_scheduler_dead_letter_event_is_sent_again_to_its_queue(
     world: World, tmp_path: Path
 ) -> None:
+    """The Scheduler guide's own example (TARGET_ARN aws-sdk:sqs:sendMessage, the body the
+    SendMessage request) through ansible-playbook: check mode shows the route, the run
+    sends exactly the MessageBody, a cut body and an unsupported action stay."""
     target = world.queue("schedule-target")
-    input_text = '{"invoice_run": "2026-11-21", "note": "月末"}'
+    message_body = '{"invoice_run": "2026-11-21", "note": "月末"}'
     dlq = world.queue("schedule-dlq")
-    world.send(
+    ids = world.send(
         dlq,
         [
-            scheduler_dead_letter_message(input_text, target_arn=world.queue_arn(target)),
-            scheduler_dead_letter_message(input_text, truncated="true"),
+            scheduler_dead_letter_message(scheduler_request(target, message_body)),
+            scheduler_dead_letter_message(scheduler_request(target, "cut"), truncated="true"),
+            scheduler_dead_letter_message(
+                scheduler_request(target, "x"),
+                target_arn="arn:aws:scheduler:::aws-sdk:sqs:createQueue",
+            ),
+        ],
+    )
+    look = {"ansible.builtin.set_fact": {"items": f"{{{{ query('{LOOKUP}', '{dlq}') }}}}"}}
+
+    run = play(
+        world,
+        tmp_path,
+        [
+            {"name": "look", **look},
+            {**redrive_task("preview", queue=dlq), "check_mode": True},
+            redrive_task("redrive", queue=dlq),
         ],
     )
 
-    run = play(world, tmp_path, [redrive_task("redrive", queue=dlq)])
-
+    items = {i["message_id"]: i for i in run.result("look")["ansible_facts"]["items"]}
+    assert [items[i]["origin"] for i in ids] == ["scheduler"] * 3
+    assert items[ids[0]]["route"] == "target"
+    assert items[ids[0]]["target"]["type"] == "scheduler:sqs:sendMessage"
+    preview = run.result("preview")
+    assert (preview["redriven"], preview["kept"]) == (1, 2)
     result = run.result("redrive")
-    assert (result["redriven"], result["kept"]) == (1, 1), result["kept_messages"]
-    assert result["kept_messages"][0]["code"] == "scheduler_input_truncated"
-    assert [m["Body"] for m in world.drain(target)] == [input_text]
+    assert (result["redriven"], result["kept"]) == (1, 2), result["kept_messages"]
+    kept = {item["message_id"]: item for item in result["kept_messages"]}
+    assert kept[ids[1]]["code"] == "scheduler_input_truncated"
+    assert kept[ids[2]]["reason"].startswith("scheduler_target_not_supported: sqs:createQueue")
+    assert kept[ids[2]]["origin"] == "scheduler"
+    assert kept[ids[2]]["error_code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert "nightly-invoices" in kept[ids[2]]["schedule_arn"]
+    assert [m["Body"] for m in world.drain(target)] == [message_body]
+    assert world.visible_ids(dlq) == sorted(ids[1:])
 
 
 @pytest.fixture

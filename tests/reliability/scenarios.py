@@ -620,6 +620,9 @@ def judge_message(message: dict[str, Any]) -> str:
     plan = planner.decide(record, int(time.time() * 1000))
     if record.problem_kind is not None:  # wrappers, dead-letter events, foreign records
         assert isinstance(plan, Keep) and plan.failure.code == record.problem, plan
+    if record.origin == "scheduler":  # target mode: the call to make again, or why not
+        aimed = Planner(PlanSettings(deliver_to=DeliverTo.TARGET)).decide(record, 0)
+        assert isinstance(aimed, Deliver) or aimed.failure.code.startswith("scheduler_"), aimed
     if isinstance(plan, Keep):
         assert plan.failure.code and plan.failure.describe().strip(), plan
         return plan.failure.code

@@ -213,6 +213,12 @@ def encrypted_event_message(
     return {"MessageBody": body_of(wrapper), "MessageAttributes": {}}
 
 
+def scheduler_request(queue_url: str, message_body: str = "Hello, world!", **extra: Any) -> str:
+    """An sqs:sendMessage dead-letter event's body: the SendMessage request parameters, in
+    the order and spelling of the Scheduler guide's example."""
+    return json.dumps({"MessageBody": message_body, "QueueUrl": queue_url, **extra})
+
+
 def scheduler_dead_letter_message(
     input_text: str = '{"MessageBody":"Hello, world!","QueueUrl":'
     f'"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/does-not-exist"}}',
@@ -220,18 +226,23 @@ def scheduler_dead_letter_message(
     target_arn: str = "arn:aws:scheduler:::aws-sdk:sqs:sendMessage",
     truncated: Optional[str] = "false",
     error_code: str = "AWS.SimpleQueueService.NonExistentQueue",
+    execution_id: Optional[str] = None,
+    region: str = REGION,
 ) -> dict[str, Any]:
-    """An EventBridge Scheduler dead-letter event, shaped after the Scheduler guide's
-    example: the body is the target's input, the failure is in the attributes."""
+    """An EventBridge Scheduler dead-letter event as the Scheduler guide documents it
+    ("Configuring a schedule's dead-letter queue", "Retrieve the dead-letter event"):
+    TARGET_ARN is the service ARN `arn:aws:scheduler:::aws-sdk:SERVICE:ACTION`, the body
+    is the request parameters the schedule sent that API, the failure is in the
+    attributes. The default is the guide's own example (sqs:sendMessage)."""
     attributes = {
         "ERROR_CODE": _string(error_code),
         "ERROR_MESSAGE": _string("The specified queue does not exist for this wsdl version."),
-        "EXECUTION_ID": _string(uuid.uuid4().hex[:16]),
+        "EXECUTION_ID": _string(execution_id or uuid.uuid4().hex[:16]),
         "EXHAUSTED_RETRY_CONDITION": _string("MaximumEventAgeInSeconds"),
         "RETRY_ATTEMPTS": _string("0"),
         "SCHEDULED_TIME": _string("2026-11-21T01:12:00Z"),
         "SCHEDULE_ARN": _string(
-            f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{schedule}"
+            f"arn:aws:scheduler:{region}:{ACCOUNT}:schedule/default/{schedule}"
         ),
         "TARGET_ARN": _string(target_arn),
     }

@@ -195,6 +195,7 @@ def test_unredrivable_records_are_kept_with_reason_or_quarantined() -> None:
             "kind": "bad_record",
             "code": "invalid_json",
             "disposition": "terminal",
+            "origin": "eventbridge_dlq",
         }
     ]
     assert list(sqs.messages) == [bad_id]

@@ -334,19 +334,23 @@ def test_scheduler_dead_letter_event_carries_the_schedules_input() -> None:
     assert "nightly-invoices" in (record.hint or "") and "Hello" not in (record.hint or "")
 
 
-def test_scheduler_plain_text_input_of_a_templated_target() -> None:
-    function = "arn:aws:lambda:us-east-1:123456789012:function:send-invoices"
-    record = parse_message(
-        received(scheduler_dead_letter_message("Hello world!", target_arn=function))
-    )
-    assert record.schedule_input is not None
-    assert (record.schedule_input.text, record.schedule_input.is_json) == ("Hello world!", False)
-    assert record.universal_target is None and record.target_arn == function
+def test_scheduler_copies_are_the_same_by_execution_id() -> None:
+    first = parse_message(received(scheduler_dead_letter_message(execution_id="exec-1")))
+    copy = parse_message(received(scheduler_dead_letter_message(execution_id="exec-1")))
+    assert first.dedupe_key == copy.dedupe_key == "exec-1"
+    assert first.event_id is None  # not an event: results show no event id
 
 
 @pytest.mark.parametrize(
     ("truncated", "problem"),
-    [("true", "scheduler_input_truncated"), (None, "scheduler_input_unconfirmed")],
+    [
+        ("true", "scheduler_input_truncated"),
+        (None, "scheduler_input_unconfirmed"),
+        # Only the documented "false" lets the body go.
+        ("False", "scheduler_input_unconfirmed"),
+        (" false", "scheduler_input_unconfirmed"),
+        ("maybe", "scheduler_input_unconfirmed"),
+    ],
 )
 def test_scheduler_input_that_may_be_cut_is_not_offered(truncated: str, problem: str) -> None:
     record = parse_message(received(scheduler_dead_letter_message(truncated=truncated)))
