@@ -64,7 +64,9 @@ EXIT_CODES = """
   that does not exist); one line on stderr says which.
 * ``2`` - the run finished but some messages were kept in the DLQ or moved to the
   quarantine queue (with ``--dry-run``: would be); see ``kept_messages`` in the summary.
-  Messages whose delete failed after their event was delivered count as kept.
+  Messages whose delete failed after their event was delivered count as kept, and so
+  does a run that stopped at SQS's in-flight limit (``stopped_by: in_flight_limit``) with
+  messages it has not seen.
 * ``130`` - interrupted (Ctrl-C); the summary still shows what was done.
 
 """
@@ -479,6 +481,8 @@ def summary_exit_code(result: dict[str, Any]) -> int:
         return INTERRUPTED
     if result.get("kept") or result.get("quarantined") or result.get("delete_failures"):
         return SOME_KEPT
+    if result.get("stopped_by") == "in_flight_limit":  # messages left that it never saw
+        return SOME_KEPT
     return OK
 
 
@@ -487,8 +491,9 @@ class EventBridgeDlqCommand(_Command):
     DESCRIPTION = (
         "Looks at and redrives the messages of an EventBridge dead-letter queue (an SQS queue "
         "that a rule target, a Lambda asynchronous invocation or a Lambda on-failure "
-        "destination filled): ``peek`` lists them, ``redrive`` puts their events back on the "
-        "event bus.\n\n"
+        "destination or an EventBridge Scheduler schedule filled): ``peek`` lists them, "
+        "``redrive`` delivers each to the target that failed, as EventBridge would have, or puts "
+        "its event back on the event bus (``--deliver-to``).\n\n"
         "Uses the CLI's ``--region``, ``--profile``, ``--endpoint-url`` and credentials. Part "
         "of the ``redrive.eventbridge`` Ansible collection; the options are those of its "
         "``eventbridge_dlq_redrive`` module, in kebab-case.\n" + EXIT_CODES

@@ -140,6 +140,7 @@ def test_usage_errors_exit_1_not_2_which_means_kept() -> None:
         ({"kept": 0, "quarantined": 3}, 2),
         ({"kept": 0, "delete_failures": 1}, 2),
         ({"kept": 0, "stopped_by": "interrupted"}, 130),
+        ({"kept": 0, "quarantined": 0, "stopped_by": "in_flight_limit"}, 2),
         ({"kept": 4, "error": {"code": "AccessDenied", "message": "PutEvents: AccessDenied"}}, 1),
     ],
 )
