@@ -197,14 +197,25 @@ _raw:
     matches_rule:
       description:
         - For the C(bus) route, whether the rule whose target failed would match the event as it would be put
-          (V(false) for example when C(aws.s3) became C(redrive.aws.s3)); V(null) when not checked (no
-          C(RULE_ARN), or the rule could not be read).
+          (V(false) for example when C(aws.s3) became C(redrive.aws.s3), or when the rule no longer exists);
+          V(null) when not checked (no C(RULE_ARN), or the rule could not be read).
       type: bool
       sample: false
     unmatched_field:
       description: The field that stopped the event from matching its rule, when RV(_raw[].matches_rule) is V(false).
       type: str
       sample: "source: redrive.aws.s3 not in [aws.s3]"
+    rule_check:
+      description:
+        - Why RV(_raw[].matches_rule) is not V(true), as a code; V(null) when it is, or when the message belongs
+          to no rule (a Lambda DLQ message).
+        - Known not to match (V(matches_rule=false)) are C(no_longer_matches_rule), C(rule_disabled),
+          C(rule_has_no_pattern) (a scheduled rule) and C(rule_not_found).
+        - Unknown (V(matches_rule=null)) are C(rule_check_denied) (C(events:DescribeRule) refused),
+          C(rule_pattern_unreadable), C(no_rule_arn) (the message names no rule) and a failed C(DescribeRule)
+          call (its error code).
+      type: str
+      sample: no_longer_matches_rule
     body:
       description: The raw message body, only for messages that could not be parsed into an event and with O(include_body=true).
       type: str

@@ -224,10 +224,25 @@ sources_rewritten:
   type: int
 unmatched_rule_put:
   description:
-    - Events put on their bus although the rule whose target failed would not match them
-      (O(when_rule_unmatched=put)).
+    - Events put on their bus although the rule whose target failed is known not to match them
+      (O(when_rule_unmatched=put)); RV(rule_check_put_reasons) says why.
   returned: always
   type: int
+unchecked_rule_put:
+  description:
+    - Events put on their bus although whether the rule whose target failed matches them is unknown
+      (C(events:DescribeRule) refused or a pattern that could not be read, with O(when_rule_unmatched=put);
+      or a message that names no rule, put on O(event_bus)); RV(rule_check_put_reasons) says why.
+  returned: always
+  type: int
+rule_check_put_reasons:
+  description:
+    - Why events counted in RV(unmatched_rule_put) and RV(unchecked_rule_put) were put, with counts.
+    - C(no_longer_matches_rule), C(rule_disabled), C(rule_has_no_pattern) and C(rule_not_found) are known
+      not to reach the rule; C(rule_check_denied), C(rule_pattern_unreadable) and C(no_rule_arn) are unknown.
+  returned: always
+  type: dict
+  sample: {"no_longer_matches_rule": 38, "rule_not_found": 2}
 by_target:
   description: Per target ARN, how many messages were delivered to it or skipped as copies.
   returned: always
