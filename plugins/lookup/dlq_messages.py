@@ -93,6 +93,27 @@ EXAMPLES = r"""
     region: eu-west-1
     message_ids: "{{ chosen_ids }}"
   when: chosen_ids | length > 0
+
+# Before putting events back on their bus: which would no longer reach the rule whose target failed?
+- name: Find the S3 uploads whose event, put back as redrive.aws.s3, its rule would not match
+  ansible.builtin.set_fact:
+    unreachable: "{{ query('redrive.eventbridge.dlq_messages', 's3-ingest-dlq', deliver_to='bus',
+                     event_pattern={'source': ['aws.s3'], 'detail': {'eventName': [{'prefix': 'Put'}]}})
+                     | selectattr('matches_rule', 'false') | list }}"
+
+- name: Show the field that stopped each one matching
+  ansible.builtin.debug:
+    msg: "{{ item.message_id }}: {{ item.rule_check }} ({{ item.unmatched_field }})"
+  loop: "{{ unreachable }}"
+  loop_control:
+    label: "{{ item.message_id }}"
+
+- name: Select by a pattern given as JSON text, as a rule's EventPattern reads, and preview a put anyway
+  vars:
+    large_orders: '{"detail": {"total": [{"numeric": [">", 1000]}]}}'
+  ansible.builtin.set_fact:
+    large_order_items: "{{ query('redrive.eventbridge.dlq_messages', 'orders-rule-dlq', deliver_to='bus',
+                           event_pattern=large_orders, when_rule_unmatched='put') }}"
 """
 
 RETURN = r"""

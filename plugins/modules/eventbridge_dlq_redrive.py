@@ -162,6 +162,22 @@ EXAMPLES = r"""
         requestParameters:
           bucketName: [billing-inbox]
 
+# On the bus, aws.s3 becomes redrive.aws.s3 and a rule on source [aws.s3] no longer matches it:
+# such messages are kept (when_rule_unmatched: keep). Put them anyway, for example when another
+# rule matches the rewritten source, and read why each was put without a known match.
+- name: Put the S3 events back on their bus even where their rule no longer matches
+  redrive.eventbridge.eventbridge_dlq_redrive:
+    queue: s3-ingest-dlq
+    deliver_to: bus
+    when_rule_unmatched: put
+  register: put_anyway
+
+- name: Say how many reach nothing, and why
+  ansible.builtin.debug:
+    msg: >-
+      {{ put_anyway.unmatched_rule_put }} put although their rule does not match them,
+      {{ put_anyway.unchecked_rule_put }} without a readable rule: {{ put_anyway.rule_check_put_reasons }}
+
 - name: Decrypt what a KMS-encrypted bus could not deliver, and redrive the original events
   redrive.eventbridge.eventbridge_dlq_redrive:
     queue: orders-bus-dlq
