@@ -195,7 +195,7 @@ def micros(number: Union[int, float]) -> Optional[int]:
 
     The float's shortest decimal form is what the event's JSON said, so 0.3 stays
     0.300000 rather than the binary 0.29999999999999998..."""
-    if type(number) is int:
+    if isinstance(number, int):  # callers pass no booleans
         return number * MICROS
     if not math.isfinite(number):
         return None
