@@ -139,12 +139,23 @@ options:
         Each rule's pattern is read once per run (C(events:DescribeRule), a read call also made in check
         mode) and matched against the event exactly as it would be put (rewritten source, marker field and all).
       - >-
-        With V(keep), a message whose event would no longer match its rule (for example C(aws.s3) rewritten to
-        C(redrive.aws.s3) against a rule on C(source: [aws.s3])), whose rule is disabled, has no event pattern,
-        no longer exists or cannot be read, stays in the DLQ with reason C(no_longer_matches_rule) and the field
-        that stopped matching (or the reason it could not be checked).
-      - With V(put), it is put anyway and counted in RV(redrive.eventbridge.eventbridge_dlq_redrive#module:unmatched_rule_put).
-      - Messages without C(RULE_ARN) (Lambda DLQ and destination records) are not checked.
+        With V(keep), a message stays in the DLQ when its event would no longer match its rule (reason
+        C(no_longer_matches_rule) and the field that stopped matching, for example C(aws.s3) rewritten to
+        C(redrive.aws.s3) against a rule on C(source: [aws.s3])), when its rule is disabled (C(rule_disabled)),
+        has no event pattern (C(rule_has_no_pattern), a scheduled rule) or no longer exists (C(rule_not_found)),
+        and when the rule cannot be read (C(events:DescribeRule) refused, a pattern this collection cannot read:
+        C(rule_pattern_unreadable)).
+      - >-
+        With V(put), those messages are put anyway, as releases without the check did. A rule that is known not
+        to match is counted in RV(redrive.eventbridge.eventbridge_dlq_redrive#module:unmatched_rule_put); a rule
+        that could not be read is an unknown, not a mismatch, and is counted in
+        RV(redrive.eventbridge.eventbridge_dlq_redrive#module:unchecked_rule_put). The reasons are counted in
+        RV(redrive.eventbridge.eventbridge_dlq_redrive#module:rule_check_put_reasons). A C(DescribeRule) call
+        that failed for a passing reason keeps the message either way; the next run asks again.
+      - >-
+        Messages without C(RULE_ARN) (Lambda DLQ and destination records) are not checked. A rule-target message
+        that names no rule is put on O(event_bus) when one is given and counted as C(no_rule_arn) in
+        RV(redrive.eventbridge.eventbridge_dlq_redrive#module:unchecked_rule_put).
       - >-
         The same choice applies to an C(aws.*) event whose failed target is an event bus in another account or
         region. EventBridge forwards such an event unchanged, but PutEvents can only send it with its source

@@ -93,6 +93,27 @@ EXAMPLES = r"""
     region: eu-west-1
     message_ids: "{{ chosen_ids }}"
   when: chosen_ids | length > 0
+
+# Before putting events back on their bus: which would no longer reach the rule whose target failed?
+- name: Find the S3 uploads whose event, put back as redrive.aws.s3, its rule would not match
+  ansible.builtin.set_fact:
+    unreachable: "{{ query('redrive.eventbridge.dlq_messages', 's3-ingest-dlq', deliver_to='bus',
+                     event_pattern={'source': ['aws.s3'], 'detail': {'eventName': [{'prefix': 'Put'}]}})
+                     | selectattr('matches_rule', 'false') | list }}"
+
+- name: Show the field that stopped each one matching
+  ansible.builtin.debug:
+    msg: "{{ item.message_id }}: {{ item.rule_check }} ({{ item.unmatched_field }})"
+  loop: "{{ unreachable }}"
+  loop_control:
+    label: "{{ item.message_id }}"
+
+- name: Select by a pattern given as JSON text, as a rule's EventPattern reads, and preview a put anyway
+  vars:
+    large_orders: '{"detail": {"total": [{"numeric": [">", 1000]}]}}'
+  ansible.builtin.set_fact:
+    large_order_items: "{{ query('redrive.eventbridge.dlq_messages', 'orders-rule-dlq', deliver_to='bus',
+                           event_pattern=large_orders, when_rule_unmatched='put') }}"
 """
 
 RETURN = r"""
@@ -197,14 +218,25 @@ _raw:
     matches_rule:
       description:
         - For the C(bus) route, whether the rule whose target failed would match the event as it would be put
-          (V(false) for example when C(aws.s3) became C(redrive.aws.s3)); V(null) when not checked (no
-          C(RULE_ARN), or the rule could not be read).
+          (V(false) for example when C(aws.s3) became C(redrive.aws.s3), or when the rule no longer exists);
+          V(null) when not checked (no C(RULE_ARN), or the rule could not be read).
       type: bool
       sample: false
     unmatched_field:
       description: The field that stopped the event from matching its rule, when RV(_raw[].matches_rule) is V(false).
       type: str
       sample: "source: redrive.aws.s3 not in [aws.s3]"
+    rule_check:
+      description:
+        - Why RV(_raw[].matches_rule) is not V(true), as a code; V(null) when it is, or when the message belongs
+          to no rule (a Lambda DLQ message).
+        - Known not to match (V(matches_rule=false)) are C(no_longer_matches_rule), C(rule_disabled),
+          C(rule_has_no_pattern) (a scheduled rule) and C(rule_not_found).
+        - Unknown (V(matches_rule=null)) are C(rule_check_denied) (C(events:DescribeRule) refused),
+          C(rule_pattern_unreadable), C(no_rule_arn) (the message names no rule) and a failed C(DescribeRule)
+          call (its error code).
+      type: str
+      sample: no_longer_matches_rule
     body:
       description: The raw message body, only for messages that could not be parsed into an event and with O(include_body=true).
       type: str

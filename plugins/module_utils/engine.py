@@ -610,7 +610,8 @@ class Redrive:
         if delivery.entry is not None and delivery.entry.source_rewritten:
             self.tally.count("sources_rewritten")
         if plan.unmatched_put:
-            self.tally.count("unmatched_rule_put")
+            match = plan.rule_match
+            self.tally.put_despite_rule(match.reason or "unknown", match.known)
         if plan.route_reason:
             self.tally.routed_to_bus(plan.route_reason, record.message_id)
         event_id = record.dedupe_key

@@ -130,6 +130,11 @@ class RuleRef:
     bus: str
     name: str
 
+    @property
+    def account(self) -> Optional[str]:
+        parts = self.arn.split(":")
+        return parts[4] or None if len(parts) > 4 else None
+
     @classmethod
     def parse(cls, rule_arn: Optional[str]) -> Optional[RuleRef]:
         parts = split_rule_arn(rule_arn)

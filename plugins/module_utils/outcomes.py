@@ -31,6 +31,7 @@ COUNTS = (
     "release_failures",
     "sources_rewritten",
     "unmatched_rule_put",
+    "unchecked_rule_put",
 )
 
 # A kept Scheduler dead-letter event names its schedule, target and failure (no body).
@@ -87,6 +88,8 @@ class Tally:
         self.bus_route_reasons: Counter[str] = Counter()
         # The same per message, until check mode lists it (message id -> reason).
         self._route_reasons: dict[str, str] = {}
+        # Why `when_rule_unmatched: put` put messages whose rule check did not say "matches".
+        self.rule_put_reasons: Counter[str] = Counter()
         self.started = clock()
 
     def call(self, action: str) -> None:
@@ -136,6 +139,12 @@ class Tally:
                 self.bus_route_reasons[reason] += 1
             else:
                 self.bus_route_reasons[OTHER_KEY] += 1
+
+    def put_despite_rule(self, reason: str, known: bool) -> None:
+        """Put under `when_rule_unmatched: put`: known not to reach its rule, or unchecked."""
+        with self._lock:
+            self.counts["unmatched_rule_put" if known else "unchecked_rule_put"] += 1
+            self.rule_put_reasons[reason] += 1  # a handful of codes: no bound needed
 
     def delete_failed(self, record_id: str, code: str) -> None:
         with self._lock:
@@ -232,6 +241,7 @@ class Tally:
                 delete_failed_messages=list(self.delete_failed_messages),
                 api_calls=dict(sorted(self.api_calls.items())),
                 bus_route_reasons=dict(sorted(self.bus_route_reasons.items())),
+                rule_check_put_reasons=dict(sorted(self.rule_put_reasons.items())),
                 duration_seconds=round(self._clock() - self.started, 3),
             )
             if self.list_every_message:

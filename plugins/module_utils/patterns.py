@@ -22,6 +22,11 @@ EventBridge's open-source matching engine (Event Ruler):
 - JSON types are kept apart: "5", 5 and true are three different values; 5
   and 5.0 are the same number. `numeric` and numeric `anything-but` work on
   numbers only (never on booleans), within -5e9..5e9.
+- Numbers compare "with 15 digits of precision, or six digits to the right of
+  the decimal point" (content filtering): digits past the sixth decimal are
+  dropped, on the number as JSON writes it, so 0.1 + 0.2 equals 0.3 and
+  5.0000001 is not above 5. Exact numbers, numeric comparisons and numeric
+  anything-but all compare this way.
 - `anything-but` matches any present leaf that is not excluded, whatever its
   type; it never matches an absent field.
 """
@@ -34,11 +39,16 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from typing import Any, Callable, Optional, Union
 
 # "Numeric matching ... is limited to values between -5.0e9 and +5.0e9 inclusive".
 NUMERIC_LIMIT = 5e9
+# "... with 15 digits of precision, or six digits to the right of the decimal point":
+# numbers are compared as whole millionths.
+MICROS = 1_000_000
+MICRO_LIMIT = int(NUMERIC_LIMIT) * MICROS
 OR_KEY = "$or"
 OPERATORS = frozenset(
     (
@@ -179,6 +189,21 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def micros(number: Union[int, float]) -> Optional[int]:
+    """A JSON number as EventBridge compares it: in whole millionths, the digits past
+    the sixth decimal dropped; None for a value that is no JSON number (NaN, infinity).
+
+    The float's shortest decimal form is what the event's JSON said, so 0.3 stays
+    0.300000 rather than the binary 0.29999999999999998..."""
+    if isinstance(number, int):  # callers pass no booleans
+        return number * MICROS
+    if not math.isfinite(number):
+        return None
+    if number.is_integer():
+        return int(number) * MICROS
+    return int(Decimal(repr(number)).scaleb(6).to_integral_value(rounding=ROUND_DOWN))
+
+
 def _collect_leaves(values: Sequence[Any], out: list[Any]) -> None:
     for item in values:
         if isinstance(item, (list, tuple)):
@@ -258,7 +283,7 @@ class _Leaf:
     def __init__(
         self,
         strings: frozenset[str],
-        numbers: frozenset[float],
+        numbers: frozenset[int],
         bools: frozenset[bool],
         null: bool,
         conditions: Sequence[_Condition],
@@ -283,7 +308,7 @@ class _Leaf:
                 return True
             return self._test is not None and self._test(value)
         if kind is float or kind is int:
-            if value in self._numbers or self._exists_true:
+            if self._exists_true or (self._numbers and micros(value) in self._numbers):
                 return True
             return self._test is not None and self._test(value)
         if kind is list:
@@ -311,7 +336,7 @@ class _Leaf:
         elif value is None:
             if self._null:
                 return True
-        elif isinstance(value, (int, float)) and value in self._numbers:
+        elif isinstance(value, (int, float)) and self._numbers and micros(value) in self._numbers:
             return True
         return self._test is not None and self._test(value)
 
@@ -443,11 +468,19 @@ def _check_number(value: Any, path: tuple[str, ...], what: str, limited: bool) -
     return value
 
 
+def _micros_of(checked: float) -> int:
+    """Millionths of a pattern number `_check_number` accepted (finite by then)."""
+    found = micros(checked)
+    if found is None:
+        raise ValueError(f"not a finite number: {checked!r}")
+    return found
+
+
 def _parse_leaf(values: Sequence[Any], path: tuple[str, ...]) -> _Leaf:
     if not values:
         raise _fail(path, "empty lists are not allowed")
     strings: set[str] = set()
-    numbers: set[float] = set()
+    numbers: set[int] = set()
     bools: set[bool] = set()
     null = False
     conditions: list[_Condition] = []
@@ -467,7 +500,7 @@ def _parse_leaf(values: Sequence[Any], path: tuple[str, ...]) -> _Leaf:
                 conditions.append(_Condition(ip_test, item))
         elif isinstance(item, (int, float)):
             # Exact numbers are not limited to -5e9..5e9: account ids are numbers too.
-            numbers.add(_check_number(item, path, "a value", limited=False))
+            numbers.add(_micros_of(_check_number(item, path, "a value", limited=False)))
             shown.append(_show(item))
         elif isinstance(item, Mapping):
             condition = _parse_operator(item, path)
@@ -702,9 +735,11 @@ def _parse_anything_but(operand: Any, path: tuple[str, ...]) -> _Condition:
             lambda v: not (isinstance(v, str) and v in strings), f"anything-but {_show(operand)}"
         )
     if all(_is_number(value) for value in values):
-        numbers = frozenset(_check_number(v, path, "anything-but", limited=True) for v in values)
+        numbers = frozenset(
+            _micros_of(_check_number(v, path, "anything-but", limited=True)) for v in values
+        )
         return _Condition(
-            lambda v: not (_is_number(v) and v in numbers), f"anything-but {_show(operand)}"
+            lambda v: not (_is_number(v) and micros(v) in numbers), f"anything-but {_show(operand)}"
         )
     raise _fail(
         path,
@@ -727,11 +762,12 @@ def _parse_numeric(operand: Any, path: tuple[str, ...]) -> _Condition:
     text = "numeric " + " ".join(f"{operator} {_show(number)}" for operator, number in pairs)
     if len(pairs) == 1:
         ((operator, number),) = pairs
+        bound = _micros_of(number)
         if operator == "=":
-            return _Condition(_range_test(number, False, number, False), text)
+            return _Condition(_range_test(bound, False, bound, False), text)
         if operator in (">", ">="):
-            return _Condition(_range_test(number, operator == ">", NUMERIC_LIMIT, False), text)
-        return _Condition(_range_test(-NUMERIC_LIMIT, False, number, operator == "<"), text)
+            return _Condition(_range_test(bound, operator == ">", MICRO_LIMIT, False), text)
+        return _Condition(_range_test(-MICRO_LIMIT, False, bound, operator == "<"), text)
     (low_op, low), (high_op, high) = pairs
     if low_op not in (">", ">=") or high_op not in ("<", "<="):
         raise _fail(
@@ -739,21 +775,25 @@ def _parse_numeric(operand: Any, path: tuple[str, ...]) -> _Condition:
             f"numeric: a range is a lower bound (> or >=) then an upper bound (< or <=), "
             f"got {operand!r}",
         )
-    if low >= high:
+    if _micros_of(low) >= _micros_of(high):
         raise _fail(path, f"numeric: empty range, {_operand(low)} is not below {_operand(high)}")
-    return _Condition(_range_test(low, low_op == ">", high, high_op == "<"), text)
+    return _Condition(
+        _range_test(_micros_of(low), low_op == ">", _micros_of(high), high_op == "<"), text
+    )
 
 
-def _range_test(low: float, low_open: bool, high: float, high_open: bool) -> Test:
-    """Numbers (not booleans) from low to high; the bounds stay within -5e9..5e9."""
+def _range_test(low: int, low_open: bool, high: int, high_open: bool) -> Test:
+    """Numbers (not booleans) from low to high, in millionths; the bounds stay within
+    -5e9..5e9, so a number beyond them never matches."""
 
     def test(value: Any) -> bool:
         kind = type(value)
         if kind is not float and kind is not int and not _is_number(value):
             return False
-        if value < low or value > high:
+        scaled = micros(value)
+        if scaled is None or scaled < low or scaled > high:
             return False
-        return not ((low_open and value == low) or (high_open and value == high))
+        return not ((low_open and scaled == low) or (high_open and scaled == high))
 
     return test
 

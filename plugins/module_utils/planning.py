@@ -44,7 +44,8 @@ class Keep:
 @dataclass(frozen=True)
 class Deliver:
     delivery: Delivery
-    # Put although the rule whose target failed will not match it (when_rule_unmatched: put).
+    # Put although the rule check did not say it matches its rule: with
+    # when_rule_unmatched: put, or because the record names no rule (rule_match.reason says).
     unmatched_put: bool = False
     rule_match: RuleMatch = NOT_CHECKED
     # Why `auto` put it on the bus rather than sending it to its target.
@@ -222,7 +223,7 @@ class Planner:
             f"written for {original} would not match the rewritten one; set "
             "when_rule_unmatched: put to send it anyway",
         )
-        rule_match = RuleMatch(False, field, failure)
+        rule_match = RuleMatch.failed(False, failure, field)
         if self.settings.when_rule_unmatched == PUT_UNMATCHED:
             return Deliver(plan.delivery, True, rule_match)
         return Keep(failure, destination, entry, rule_match)
@@ -258,7 +259,12 @@ class Planner:
         rule_match = NOT_CHECKED
         if self._rule_checker is not None:
             rule_match = self._rule_checker.check(record, entry)
+        failure = rule_match.failure
+        if failure is None:  # matches, or there is no rule to check (counted as unchecked)
+            return Deliver(plan.delivery, rule_match.reason is not None, rule_match, route_reason)
+        # `put` puts what is known not to match and what cannot be checked (earlier
+        # releases checked nothing); a failed DescribeRule is asked again by a later run.
         put_anyway = self.settings.when_rule_unmatched == PUT_UNMATCHED
-        if rule_match.failure is not None and not put_anyway:
-            return Keep(rule_match.failure, destination, entry, rule_match)
-        return Deliver(plan.delivery, rule_match.failure is not None, rule_match, route_reason)
+        if not put_anyway or failure.kind is Kind.CHECK_FAILED:
+            return Keep(failure, destination, entry, rule_match)
+        return Deliver(plan.delivery, True, rule_match, route_reason)

@@ -22,37 +22,65 @@ from .records import ORIGIN_ENCRYPTED_EVENT, ORIGIN_EVENTBRIDGE, DlqRecord
 
 @dataclass(frozen=True)
 class RuleMatch:
-    """The answer: `matches` None when there is no rule to check or it cannot be read
-    (`failure` then says why, when that is a reason not to put)."""
+    """The answer. `matches` is True or False when it is known, None when there is no rule
+    to check or it cannot be read. `reason` says why it is not True (None for records that
+    belong to no rule, such as Lambda DLQ messages), as results count it; `failure` is set
+    when that reason is one to keep the message for."""
 
     matches: Optional[bool]
     unmatched_field: Optional[str] = None
     failure: Optional[Failure] = None
+    reason: Optional[str] = None
+
+    @classmethod
+    def failed(
+        cls, matches: Optional[bool], failure: Failure, unmatched_field: Optional[str] = None
+    ) -> RuleMatch:
+        # The AWS code of a denied DescribeRule varies (AccessDeniedException, 403).
+        reason = "rule_check_denied" if failure.kind is Kind.CHECK_DENIED else failure.code
+        return cls(matches, unmatched_field, failure, reason)
+
+    @property
+    def known(self) -> bool:
+        """Whether the answer is definite: an unknown one is no "unmatched"."""
+        return self.matches is not None
 
 
 NOT_CHECKED = RuleMatch(None)
+PUT_HINT = "when_rule_unmatched: put puts it anyway"
 
 
-def event_as_put(record: DlqRecord, entry: Entry) -> dict[str, Any]:
-    """The event PutEvents would make of the entry: the original envelope with the
-    entry's source, detail-type, detail (marker included) and resources."""
+def event_as_put(record: DlqRecord, entry: Entry, ref: RuleRef) -> dict[str, Any]:
+    """The event PutEvents would make of the entry on the rule's bus: the original envelope
+    with the entry's source, detail-type, detail (marker included) and resources, and the
+    account and region PutEvents stamps: the caller's (normally the rule's account) and the
+    bus's, both read from the RULE_ARN."""
     event = dict(record.event or {})
     event["source"] = entry.fields["Source"]
     event["detail-type"] = entry.fields["DetailType"]
     if entry.fields["Detail"] != record.detail_text:
         event["detail"] = json.loads(entry.fields["Detail"])
     event["resources"] = list(entry.fields.get("Resources") or [])
+    if ref.account:
+        event["account"] = ref.account
+    if ref.region:
+        event["region"] = ref.region
     return event
 
 
-def _unmatched(ref: RuleRef, why: str) -> RuleMatch:
+def _unmatched(ref: RuleRef, why: str, code: str = "no_longer_matches_rule") -> RuleMatch:
     failure = Failure(
         Kind.RULE_UNMATCHED,
-        "no_longer_matches_rule",
+        code,
         f"{why} (rule {ref.name} on {ref.bus}); deliver it to the rule's target "
         "(deliver_to: target) or add a rule that matches the redriven event",
     )
-    return RuleMatch(False, why, failure)
+    return RuleMatch.failed(False, failure, why)
+
+
+# A rule-target record that names no rule, put on the bus `event_bus` names: there is no
+# rule to check, so it is put unchecked and counted as such, never matched against a guess.
+NO_RULE = RuleMatch(None, reason="no_rule_arn")
 
 
 class RuleChecker:
@@ -64,23 +92,28 @@ class RuleChecker:
             return NOT_CHECKED
         ref = RuleRef.parse(record.rule_arn)
         if ref is None:
-            return NOT_CHECKED
+            return NO_RULE
         info = self._rules.rule(ref)
         if info.failure is not None:
-            return RuleMatch(None, None, info.failure)
+            # A rule that is gone matches nothing: a definite answer. A denied or failed
+            # DescribeRule is no answer at all.
+            known = info.failure.kind is Kind.RULE_NOT_FOUND
+            return RuleMatch.failed(False if known else None, info.failure)
         if info.state == "DISABLED":
-            return _unmatched(ref, "the rule is disabled")
+            return _unmatched(ref, "the rule is disabled", "rule_disabled")
         if info.pattern_error is not None:
             failure = Failure(
                 Kind.RULE_UNREADABLE,
                 "rule_pattern_unreadable",
-                f"rule {ref.name}: {info.pattern_error}",
+                f"rule {ref.name}: {info.pattern_error}; {PUT_HINT}",
             )
-            return RuleMatch(None, None, failure)
+            return RuleMatch.failed(None, failure)
         if info.pattern is None:
             schedule = f" ({info.schedule})" if info.schedule else ""
-            return _unmatched(ref, f"the rule has no event pattern{schedule}")
-        mismatch = info.pattern.mismatch(event_as_put(record, entry))
+            return _unmatched(
+                ref, f"the rule has no event pattern{schedule}", "rule_has_no_pattern"
+            )
+        mismatch = info.pattern.mismatch(event_as_put(record, entry, ref))
         if mismatch is None:
             return RuleMatch(True)
         return _unmatched(ref, str(mismatch))

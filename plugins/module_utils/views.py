@@ -66,6 +66,8 @@ def message_item(
         "payload": _payload(plan) if include_body else None,
         "matches_rule": rule_match.matches,
         "unmatched_field": rule_match.unmatched_field,
+        # Why matches_rule is not true: no_longer_matches_rule, rule_not_found, ...
+        "rule_check": rule_match.reason,
     }
     if include_body and record.event is None:
         item["body"] = record.body

@@ -164,6 +164,22 @@ EXAMPLES = r"""
         requestParameters:
           bucketName: [billing-inbox]
 
+# On the bus, aws.s3 becomes redrive.aws.s3 and a rule on source [aws.s3] no longer matches it:
+# such messages are kept (when_rule_unmatched: keep). Put them anyway, for example when another
+# rule matches the rewritten source, and read why each was put without a known match.
+- name: Put the S3 events back on their bus even where their rule no longer matches
+  redrive.eventbridge.eventbridge_dlq_redrive:
+    queue: s3-ingest-dlq
+    deliver_to: bus
+    when_rule_unmatched: put
+  register: put_anyway
+
+- name: Say how many reach nothing, and why
+  ansible.builtin.debug:
+    msg: >-
+      {{ put_anyway.unmatched_rule_put }} put although their rule does not match them,
+      {{ put_anyway.unchecked_rule_put }} without a readable rule: {{ put_anyway.rule_check_put_reasons }}
+
 - name: Decrypt what a KMS-encrypted bus could not deliver, and redrive the original events
   redrive.eventbridge.eventbridge_dlq_redrive:
     queue: orders-bus-dlq
@@ -226,10 +242,25 @@ sources_rewritten:
   type: int
 unmatched_rule_put:
   description:
-    - Events put on their bus although the rule whose target failed would not match them
-      (O(when_rule_unmatched=put)).
+    - Events put on their bus although the rule whose target failed is known not to match them
+      (O(when_rule_unmatched=put)); RV(rule_check_put_reasons) says why.
   returned: always
   type: int
+unchecked_rule_put:
+  description:
+    - Events put on their bus although whether the rule whose target failed matches them is unknown
+      (C(events:DescribeRule) refused or a pattern that could not be read, with O(when_rule_unmatched=put);
+      or a message that names no rule, put on O(event_bus)); RV(rule_check_put_reasons) says why.
+  returned: always
+  type: int
+rule_check_put_reasons:
+  description:
+    - Why events counted in RV(unmatched_rule_put) and RV(unchecked_rule_put) were put, with counts.
+    - C(no_longer_matches_rule), C(rule_disabled), C(rule_has_no_pattern) and C(rule_not_found) are known
+      not to reach the rule; C(rule_check_denied), C(rule_pattern_unreadable) and C(no_rule_arn) are unknown.
+  returned: always
+  type: dict
+  sample: {"no_longer_matches_rule": 38, "rule_not_found": 2}
 by_target:
   description: Per target ARN, how many messages were delivered to it or skipped as copies.
   returned: always

@@ -574,3 +574,81 @@ def test_help_renders_with_exit_codes(cli: AwsCli, env: dict[str, str], command:
     assert "Exit codes" in text and "130 - interrupted" in text
     if command[-1] == "redrive":
         assert "--dedupe | --no-dedupe" in text and "--quarantine-queue" in text
+
+
+# ---- event patterns: --event-pattern selects, peek shows whether the rule still matches -----
+
+
+def _tiered(number: int, tier: str) -> dict[str, Any]:
+    event = custom_event(number)
+    event["detail"]["customer"]["tier"] = tier
+    return event
+
+
+def test_event_pattern_selects_what_peek_lists_and_redrive_delivers(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
+    capture, failed = world.capture_rule()
+    events = [_tiered(0, "gold"), _tiered(1, "silver"), _tiered(2, "silver"), _tiered(3, "bronze")]
+    dlq = dlq_with(world, *(eventbridge_dlq_message(event, **failed) for event in events))
+    pattern = json.dumps({"detail": {"customer": {"tier": ["silver"]}}})
+
+    peek = cli.run(env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq,
+                   "--event-pattern", pattern)  # fmt: skip
+    run = cli.run(env, world.endpoint_url, "eventbridge-dlq", "redrive", "--queue", dlq,
+                  "--event-pattern", pattern, *FAST)  # fmt: skip
+
+    assert peek.returncode == 0, peek.stderr
+    listed = {item["event"]["detail"]["orderId"] for item in json.loads(peek.stdout)}
+    assert listed == {"ORD-00001", "ORD-00002"}
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["redriven"], summary["filtered_out"]) == (2, 2)
+    delivered = world.captured_events(capture)
+    assert sorted(map(canonical, delivered)) == sorted(map(canonical, events[1:3]))
+    assert world.depth(dlq)["visible"] == 2
+
+
+@pytest.mark.parametrize("command", ["peek", "redrive"])
+def test_a_malformed_event_pattern_exits_1_naming_the_part(
+    world: World, cli: AwsCli, env: dict[str, str], command: str
+) -> None:
+    capture, failed = world.capture_rule()
+    dlq = dlq_with(world, eventbridge_dlq_message(custom_event(1), **failed))
+    before = world.visible_ids(dlq)
+    pattern = json.dumps({"detail": {"total": [{"numeric": [">", "x"]}]}})
+
+    run = cli.run(env, world.endpoint_url, "eventbridge-dlq", command, "--queue", dlq,
+                  "--event-pattern", pattern, *(FAST if command == "redrive" else []))  # fmt: skip
+
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert "event_pattern" in run.stderr and "detail.total" in run.stderr
+    assert run.stdout == ""
+    assert world.visible_ids(dlq) == before and world.captured_events(capture) == []
+
+
+def test_peek_on_the_bus_shows_the_seed_case_no_longer_matching_its_rule(
+    world: World, cli: AwsCli, env: dict[str, str]
+) -> None:
+    capture, failed = world.capture_rule(pattern={"source": ["aws.s3"]})
+    dlq = dlq_with(world, eventbridge_dlq_message(s3_cloudtrail_event(), **failed))
+
+    as_json = cli.run(env, world.endpoint_url, "eventbridge-dlq", "peek", "--queue", dlq,
+                      "--deliver-to", "bus")  # fmt: skip
+    as_table = cli.run(env, world.endpoint_url, "--output", "table", "eventbridge-dlq", "peek",
+                       "--queue", dlq, "--deliver-to", "bus")  # fmt: skip
+
+    assert as_json.returncode == 0, as_json.stderr
+    (item,) = json.loads(as_json.stdout)
+    assert (item["matches_rule"], item["unmatched_field"], item["rule_check"]) == (
+        False,
+        "source: redrive.aws.s3 not in [aws.s3]",
+        "no_longer_matches_rule",
+    )
+    assert item["redrivable"] is False
+    assert as_table.returncode == 0, as_table.stderr
+    header, row = as_table.stdout.splitlines()
+    # Columns are padded to one width: the MATCH column starts where its header does.
+    assert row[header.index("RULE MATCH") :].split()[0] == "no", (header, row)
+    assert "no: no_longer_matches_rule: source: redrive.aws.s3 not in [aws.s3]" in row
+    assert world.captured_events(capture) == []

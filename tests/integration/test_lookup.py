@@ -382,3 +382,51 @@ def test_example_playbook_looks_then_redrives(world: World, tmp_path: Path) -> N
         "com.example.shop",
     ]
     assert world.visible_ids(dlq) == sorted(unwanted_ids)
+
+
+def test_event_pattern_as_json_text_and_selecting_what_no_longer_matches(
+    world: World, tmp_path: Path
+) -> None:
+    dlq = world.queue("dlq")
+    _capture, s3_rule = world.capture_rule(pattern={"source": ["aws.s3"]})
+    _capture, shop_rule = world.capture_rule(pattern={"source": ["com.example.shop"]})
+    shop = [custom_event(n) for n in range(3)]
+    shop[1]["detail"]["total"] = 5.5
+    s3_ids = world.send(dlq, [eventbridge_dlq_message(s3_cloudtrail_event(), **s3_rule)])
+    shop_ids = world.send(dlq, [eventbridge_dlq_message(event, **shop_rule) for event in shop])
+    # JSON text, as a rule's EventPattern reads (a Jinja string literal, not a dict).
+    large = json.dumps({"detail": {"total": [{"numeric": [">", 1000]}]}})
+    broken = json.dumps({"detail": {"total": [{"numeric": [">"]}]}})
+
+    run = run_playbook(
+        tmp_path,
+        [
+            fact("large", f"query('{LOOKUP}', '{dlq}', event_pattern='{large}')"),
+            fact(
+                "unreachable",
+                f"query('{LOOKUP}', '{dlq}', deliver_to='bus') "
+                "| selectattr('matches_rule', 'false') | list",
+            ),
+            fact(
+                "reachable",
+                f"query('{LOOKUP}', '{dlq}', deliver_to='bus') "
+                "| selectattr('matches_rule', 'true') | map(attribute='message_id') | list",
+            ),
+            failing("broken", f"query('{LOOKUP}', '{dlq}', event_pattern='{broken}')"),
+        ],
+        world.endpoint_url,
+    )
+
+    large_items = value(run, "large")
+    assert sorted(item["message_id"] for item in large_items) == sorted(shop_ids[n] for n in (0, 2))
+    (unreachable,) = value(run, "unreachable")
+    assert unreachable["message_id"] == s3_ids[0]
+    assert (unreachable["rule_check"], unreachable["unmatched_field"]) == (
+        "no_longer_matches_rule",
+        "source: redrive.aws.s3 not in [aws.s3]",
+    )
+    assert sorted(value(run, "reachable")) == sorted(shop_ids)
+    assert run.status("broken") == "failed"
+    message = run.result("broken")["msg"]
+    assert "event_pattern" in message and "detail.total" in message, message
+    assert world.depth(dlq) == {"visible": 4, "in_flight": 0}

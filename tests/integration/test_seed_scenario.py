@@ -424,9 +424,75 @@ def test_an_aws_event_for_a_bus_target_is_held_unless_asked_for(
     (sent,) = captured(other_sqs, capture)
     assert (sent["source"], sent["detail"]) == ("redrive.aws.s3", s3["detail"])
     assert (put["redriven"], put["unmatched_rule_put"]) == (1, 1)
+    assert put["rule_check_put_reasons"] == {"source_rewritten_for_bus_target": 1}
     assert world.depth(dlq)["visible"] == 0
 
 
 def captured(sqs: Any, queue: str) -> list[dict[str, Any]]:
     answer = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
     return [json.loads(message["Body"]) for message in answer.get("Messages", [])]
+
+
+def test_a_deleted_rule_is_reported_as_such_and_put_only_when_asked(
+    world: World, tmp_path: Path
+) -> None:
+    seeded = seed(world)
+    name = world.name("s3-to-ingest")
+    world.events.remove_targets(Rule=name, EventBusName="default", Ids=["ingest", "audit"])
+    world.events.delete_rule(Name=name, EventBusName="default")
+
+    kept = redrive(world, tmp_path, seeded.s3_dlq, deliver_to="bus")
+
+    assert (kept["redriven"], kept["kept"]) == (0, EVENTS)
+    assert {item["code"] for item in kept["kept_messages"]} == {"rule_not_found"}
+    assert kept["kept_messages"][0]["reason"] == (
+        f"rule_not_found: rule {name!r} on bus 'default' does not exist"
+    )
+    assert world.depth(seeded.s3_dlq)["visible"] == EVENTS
+
+    put = redrive(world, tmp_path, seeded.s3_dlq, deliver_to="bus", when_rule_unmatched="put")
+
+    assert (put["redriven"], put["unmatched_rule_put"], put["unchecked_rule_put"]) == (
+        EVENTS,
+        EVENTS,
+        0,
+    )
+    assert put["rule_check_put_reasons"] == {"rule_not_found": EVENTS}
+    assert bodies(world, seeded.s3_failed) == [] and world.depth(seeded.s3_dlq)["visible"] == 0
+
+
+def test_a_scheduled_rule_has_no_pattern_to_reach(world: World, tmp_path: Path) -> None:
+    """A DLQ message of a scheduled rule's target: put on the bus, it reaches no rule."""
+    failed = world.queue("nightly-report")
+    name = world.name("nightly")
+    world.events.put_rule(Name=name, ScheduleExpression="rate(5 minutes)")
+    world.events.put_targets(Rule=name, Targets=[{"Id": "r", "Arn": world.queue_arn(failed)}])
+    dlq = world.queue("nightly-dlq")
+    scheduled = [
+        custom_event(n, source="aws.events", **{"detail-type": "Scheduled Event"}) for n in range(3)
+    ]
+    world.send(
+        dlq,
+        [
+            eventbridge_dlq_message(e, rule=rule_arn(name), target_arn=world.queue_arn(failed))
+            for e in scheduled
+        ],
+    )
+
+    kept = redrive(world, tmp_path, dlq, deliver_to="bus")
+    put = redrive(world, tmp_path, dlq, deliver_to="bus", when_rule_unmatched="put")
+
+    assert (kept["redriven"], kept["kept"]) == (0, 3)
+    assert {item["code"] for item in kept["kept_messages"]} == {"rule_has_no_pattern"}
+    assert kept["kept_messages"][0]["reason"].startswith(
+        "rule_has_no_pattern: the rule has no event pattern (rate(5 minutes)) "
+        f"(rule {name} on default)"
+    )
+    assert (put["redriven"], put["unmatched_rule_put"], put["rule_check_put_reasons"]) == (
+        3,
+        3,
+        {"rule_has_no_pattern": 3},
+    )
+    # On AWS a rule with only a ScheduleExpression gets no PutEvents event; moto hands every
+    # put event on the bus to such a rule's targets, so what `failed` received says nothing.
+    assert world.depth(dlq)["visible"] == 0

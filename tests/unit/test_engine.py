@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import pytest
@@ -14,6 +15,7 @@ from ansible_collections.redrive.eventbridge.plugins.module_utils.engine import 
     RedriveSettings,
     SettingsError,
 )
+from ansible_collections.redrive.eventbridge.plugins.module_utils.entries import EntryOptions
 from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
 from ansible_collections.redrive.eventbridge.plugins.module_utils.routing import DeliverTo
 from tests.support.events import body_of, custom_event, eventbridge_dlq_message, malformed_message
@@ -340,3 +342,192 @@ def test_unreadable_403_is_fatal_and_reported_with_a_hint() -> None:
     assert result["stopped_by"] == "error"
     assert set(result["error"]) == {"code", "message", "hint", "action"}
     assert len(sqs.visible()) == 3
+
+
+# ---- the rule check: what each answer of DescribeRule does under keep and put ---------------
+
+RULE = "billing-ingest"  # the rule every seeded message names (tests.support.events)
+UNMATCHED_PATTERN = '{"source": ["com.example.other"]}'
+
+
+@dataclass(frozen=True)
+class RuleCase:
+    answer: dict[str, Any]  # what DescribeRule answers (FakeEvents.rules)
+    code: str  # the kept message's code under keep
+    reason: str  # a part of its reason
+    known: bool  # known not to match (unmatched_rule_put) or unknown (unchecked_rule_put)
+    put_reason: str  # the key of rule_check_put_reasons under put
+
+
+RULE_CASES = {
+    "no_longer_matches": RuleCase(
+        {"EventPattern": UNMATCHED_PATTERN},
+        "no_longer_matches_rule",
+        "source: com.example.shop not in [com.example.other] (rule billing-ingest on default)",
+        True,
+        "no_longer_matches_rule",
+    ),
+    "rule_deleted": RuleCase(
+        {"error": "ResourceNotFoundException"},
+        "rule_not_found",
+        "rule 'billing-ingest' on bus 'default' does not exist",
+        True,
+        "rule_not_found",
+    ),
+    "schedule_only": RuleCase(
+        {"ScheduleExpression": "rate(5 minutes)"},
+        "rule_has_no_pattern",
+        "the rule has no event pattern (rate(5 minutes))",
+        True,
+        "rule_has_no_pattern",
+    ),
+    "disabled": RuleCase(
+        {"State": "DISABLED", "EventPattern": '{"source": ["com.example.shop"]}'},
+        "rule_disabled",
+        "the rule is disabled",
+        True,
+        "rule_disabled",
+    ),
+    "describe_denied": RuleCase(
+        {"error": "AccessDeniedException"},
+        "AccessDeniedException",
+        "grant events:DescribeRule on arn:aws:events:us-east-1:123456789012:rule/billing-ingest",
+        False,
+        "rule_check_denied",
+    ),
+    "pattern_unreadable": RuleCase(
+        {"EventPattern": '{"detail": {"orderId": [{"contains": "ORD"}]}}'},
+        "rule_pattern_unreadable",
+        "rule billing-ingest: detail.orderId: unknown operator 'contains'",
+        False,
+        "rule_pattern_unreadable",
+    ),
+}
+
+
+def seed_for_rule(sqs: FakeSqs, events: FakeEvents, case: RuleCase) -> list[str]:
+    events.rules[RULE] = case.answer
+    return list(seed(sqs, 3))
+
+
+@pytest.mark.parametrize("case", list(RULE_CASES.values()), ids=list(RULE_CASES))
+def test_with_keep_each_rule_answer_keeps_the_message_with_its_reason(case: RuleCase) -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    ids = seed_for_rule(sqs, events, case)
+
+    result = run(sqs, events)
+
+    assert (result["redriven"], result["kept"], events.accepted) == (0, 3, [])
+    assert (result["unmatched_rule_put"], result["unchecked_rule_put"]) == (0, 0)
+    assert result["rule_check_put_reasons"] == {}
+    assert {item["code"] for item in result["kept_messages"]} == {case.code}
+    for item in result["kept_messages"]:
+        assert item["reason"].startswith(f"{case.code}: ") and case.reason in item["reason"]
+        assert item["disposition"] == "held"
+    assert sorted(sqs.visible()) == sorted(ids)
+    assert events.calls["DescribeRule"] == 1  # a definite answer is asked once per run
+
+
+@pytest.mark.parametrize("case", list(RULE_CASES.values()), ids=list(RULE_CASES))
+def test_with_put_each_rule_answer_puts_and_says_why(case: RuleCase) -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    seed_for_rule(sqs, events, case)
+
+    result = run(sqs, events, when_rule_unmatched="put")
+
+    assert (result["redriven"], result["kept"], len(events.accepted)) == (3, 0, 3)
+    counts = (result["unmatched_rule_put"], result["unchecked_rule_put"])
+    assert counts == ((3, 0) if case.known else (0, 3))
+    assert result["rule_check_put_reasons"] == {case.put_reason: 3}
+    assert sqs.messages == {}
+
+
+@pytest.mark.parametrize("when_rule_unmatched", ["keep", "put"])
+def test_a_message_without_rule_arn_goes_to_event_bus_counted_as_unchecked(
+    when_rule_unmatched: str,
+) -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    events.rules[RULE] = {"EventPattern": UNMATCHED_PATTERN}  # must not be consulted
+    for number in range(3):
+        message = eventbridge_dlq_message(custom_event(number))
+        del message["MessageAttributes"]["RULE_ARN"]
+        sqs.add(message["MessageBody"], message["MessageAttributes"])
+
+    result = run(
+        sqs,
+        events,
+        when_rule_unmatched=when_rule_unmatched,
+        entry_options=EntryOptions(event_bus="orders"),
+    )
+
+    assert (result["redriven"], result["unmatched_rule_put"], result["unchecked_rule_put"]) == (
+        3,
+        0,
+        3,
+    )
+    assert result["rule_check_put_reasons"] == {"no_rule_arn": 3}
+    assert {entry["EventBusName"] for entry in events.accepted} == {"orders"}
+    assert events.calls["DescribeRule"] == 0
+
+
+@pytest.mark.parametrize("when_rule_unmatched", ["keep", "put"])
+def test_without_event_bus_a_message_without_rule_arn_is_kept_either_way(
+    when_rule_unmatched: str,
+) -> None:
+    sqs, events = FakeSqs(), FakeEvents()
+    message = eventbridge_dlq_message(custom_event(1))
+    del message["MessageAttributes"]["RULE_ARN"]
+    sqs.add(message["MessageBody"], message["MessageAttributes"])
+
+    result = run(sqs, events, when_rule_unmatched=when_rule_unmatched)
+
+    assert (result["redriven"], result["kept"], result["unchecked_rule_put"]) == (0, 1, 0)
+    assert result["kept_messages"][0]["code"] == "unknown_bus"
+    assert "RULE_ARN (missing) names no bus; set event_bus" in result["kept_messages"][0]["reason"]
+
+
+@pytest.mark.parametrize("when_rule_unmatched", ["keep", "put"])
+def test_a_failed_describe_rule_keeps_the_message_for_the_next_run_even_with_put(
+    when_rule_unmatched: str,
+) -> None:
+    """Not knowing yet is not "unmatched": the next run asks again."""
+    sqs, events = FakeSqs(), FakeEvents()
+    events.rules[RULE] = {"error": "ThrottlingException"}
+    seed(sqs, 3)
+
+    result = run(sqs, events, when_rule_unmatched=when_rule_unmatched)
+
+    assert (result["redriven"], result["kept"], events.accepted) == (0, 3, [])
+    assert {item["code"] for item in result["kept_messages"]} == {"ThrottlingException"}
+    assert {item["disposition"] for item in result["kept_messages"]} == {"transient"}
+    assert events.calls["DescribeRule"] == 3  # not cached: each message asked again
+
+
+@pytest.mark.parametrize(
+    ("pattern", "redriven", "mismatch"),
+    [
+        ({"account": ["210987654321"], "region": ["eu-west-1"]}, 3, None),
+        ({"region": ["us-east-1"]}, 0, "region: eu-west-1 not in [us-east-1]"),
+        ({"account": ["123456789012"]}, 0, "account: 210987654321 not in [123456789012]"),
+    ],
+)
+def test_the_event_is_checked_with_the_account_and_region_put_events_stamps(
+    pattern: dict[str, Any], redriven: int, mismatch: Optional[str]
+) -> None:
+    """The DLQ holds an event from us-east-1 in 123456789012; put back on the rule's bus in
+    eu-west-1 by its account 210987654321, it carries that account and region."""
+    sqs, events = FakeSqs(), FakeEvents()
+    events.rules["regional"] = {"EventPattern": json.dumps(pattern)}
+    arn = "arn:aws:events:eu-west-1:210987654321:rule/regional"
+    for number in range(3):
+        message = eventbridge_dlq_message(custom_event(number), rule=arn)
+        sqs.add(message["MessageBody"], message["MessageAttributes"])
+
+    result = run(sqs, events)
+
+    assert result["redriven"] == redriven
+    if mismatch is not None:
+        assert {item["code"] for item in result["kept_messages"]} == {"no_longer_matches_rule"}
+        assert result["kept_messages"][0]["reason"].startswith(
+            f"no_longer_matches_rule: {mismatch}"
+        )

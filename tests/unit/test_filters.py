@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from ansible_collections.redrive.eventbridge.plugins.module_utils.filters import RecordFilter
 from ansible_collections.redrive.eventbridge.plugins.module_utils.records import parse_message
-from tests.support.events import custom_event, eventbridge_dlq_message, rule_arn
+from tests.support.events import (
+    custom_event,
+    eventbridge_dlq_message,
+    malformed_message,
+    rule_arn,
+    s3_cloudtrail_event,
+)
 from tests.unit.test_records import received
 
 SENT_MS = 1763640000000
@@ -57,3 +63,37 @@ def test_empty_message_id_selection_selects_nothing() -> None:
     item = record()
     assert RecordFilter.build(message_ids=[]).mismatch(item, SENT_MS) == "message_ids"
     assert RecordFilter.build(message_ids=None).matches(item, SENT_MS)
+
+
+SHOP = {"source": ["com.example.shop"], "detail": {"customer": {"tier": ["gold"]}}}
+
+
+def test_event_pattern_composes_with_the_other_filters() -> None:
+    item = record(rule=rule_arn("a"), error_code="THROTTLING")
+    now = SENT_MS + 3_600_000
+    assert RecordFilter.build(event_pattern=SHOP, rule_arns=[rule_arn("a")]).matches(item, now)
+    # Each side alone can reject the message; the first failing criterion is named.
+    other_rule = RecordFilter.build(event_pattern=SHOP, rule_arns=[rule_arn("b")])
+    assert other_rule.mismatch(item, now) == "rule_arns"
+    other_tier = {"detail": {"customer": {"tier": ["silver"]}}}
+    wrong_tier = RecordFilter.build(event_pattern=other_tier, error_codes=["THROTTLING"])
+    assert wrong_tier.mismatch(item, now) == "event_pattern"
+    too_young = RecordFilter.build(event_pattern=SHOP, min_age_seconds=7200)
+    assert too_young.mismatch(item, now) == "min_age_seconds"
+    assert RecordFilter.build(event_pattern=SHOP, max_age_seconds=7200).matches(item, now)
+
+
+def test_event_pattern_as_json_text_and_on_the_original_event() -> None:
+    s3 = parse_message(received(eventbridge_dlq_message(s3_cloudtrail_event())))
+    # The pattern sees the event as it is in the DLQ: aws.s3, not the redrive.aws.s3 of a put.
+    text = '{"source": ["aws.s3"], "detail": {"eventName": [{"prefix": "Put"}]}}'
+    assert RecordFilter.build(event_pattern=text).matches(s3, SENT_MS)
+    renamed = RecordFilter.build(event_pattern='{"source": ["redrive.aws.s3"]}')
+    assert renamed.mismatch(s3, SENT_MS) == "event_pattern"
+
+
+def test_event_pattern_never_selects_a_message_without_an_event() -> None:
+    broken = parse_message(received(malformed_message()))
+    assert broken.event is None
+    anything = RecordFilter.build(event_pattern={"source": [{"exists": False}]})
+    assert anything.mismatch(broken, SENT_MS) == "event_pattern"

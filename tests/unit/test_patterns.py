@@ -803,6 +803,61 @@ def test_numeric() -> None:
     assert matches({"n": [{"numeric": ["=", 0]}]}, {"n": -0.0})
 
 
+# FILTERING: numeric matching works "with 15 digits of precision, or six digits to the
+# right of the decimal point"; digits past the sixth decimal are not compared.
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ([{"numeric": [">", 5]}], 5.0000001, False),
+        ([{"numeric": [">", 5]}], 5.000001, True),
+        ([{"numeric": [">=", 5, "<", 6]}], 5.9999999, True),
+        ([{"numeric": ["<", 5]}], 4.9999999, True),
+        ([{"numeric": ["=", 0.3]}], 0.1 + 0.2, True),
+        ([{"numeric": ["=", 0.3]}], 0.3000001, True),
+        ([{"numeric": ["=", 0.3]}], 0.300001, False),
+        ([0.3], 0.1 + 0.2, True),
+        ([0.3], 0.3000009, True),
+        ([0.3], 0.300001, False),
+        ([{"anything-but": 0.3}], 0.1 + 0.2, False),
+        ([{"anything-but": [0.3, 7]}], 0.300001, True),
+        # 15 significant digits: millionths of a number near the limit still count.
+        ([{"numeric": [">", 4999999999.999998]}], 4999999999.999999, True),
+        ([{"numeric": ["=", -1.5]}], -1.5000001, True),
+        ([{"numeric": ["=", -1.5]}], -1.500001, False),
+    ],
+)
+def test_numbers_compare_to_six_decimal_places(pattern: Any, value: float, expected: bool) -> None:
+    assert matches({"n": pattern}, {"n": value}) is expected
+    assert matches({"n": pattern}, {"n": [value]}) is expected  # inside an array the same
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {"n": [{"numeric": [">", 5e9 + 1]}]},
+        {"n": [{"numeric": [">", -1, "<", 6e9]}]},
+        {"n": [{"anything-but": [-5.0000001e9]}]},
+    ],
+)
+def test_numeric_operands_beyond_the_documented_range_are_refused(pattern: Any) -> None:
+    # "limited to values between -5.0e9 and +5.0e9 inclusive" (FILTERING).
+    with pytest.raises(PatternError, match=r"outside -5e9\.\.5e9"):
+        EventPattern.parse(pattern)
+
+
+def test_event_numbers_beyond_the_documented_range_never_compare() -> None:
+    anything_positive = EventPattern.parse({"n": [{"numeric": [">", 0]}]})
+    anything_negative = EventPattern.parse({"n": [{"numeric": ["<", 0]}]})
+    assert anything_positive.matches({"n": 5e9})
+    assert not anything_positive.matches({"n": 5e9 + 0.000001})
+    assert not anything_positive.matches({"n": 1e300})
+    assert not anything_negative.matches({"n": -6e9})
+    # An exact value is not a numeric comparison: large ids still match exactly.
+    assert matches({"n": [123456789012]}, {"n": 123456789012.0})
+    # A value JSON cannot hold is no number to compare.
+    assert not anything_positive.matches({"n": float("inf")})
+
+
 def test_ip_addresses() -> None:
     # An exact IP address compares as an address, as EventBridge's engine does.
     assert matches({"ip": ["2001:db8::1"]}, {"ip": "2001:0DB8:0:0::1"})
