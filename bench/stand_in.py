@@ -252,7 +252,8 @@ class StandIn:
             for entry in body["Entries"]:
                 message_id = entry["ReceiptHandle"].split("#")[0]
                 message = queue.messages.get(message_id)
-                # SQS: a stale receipt handle's delete succeeds but deletes nothing.
+                # SQS: a delete with a stale receipt handle succeeds but may delete nothing
+                # (here: never).
                 deleted = message is not None and message.handle == entry["ReceiptHandle"]
                 if deleted:
                     del queue.messages[message_id]
