@@ -13,11 +13,16 @@ AWSStepFunctions.*, json 1.0; Lambda Invoke: rest-json), answers PutEvents,
 DescribeRule, ListTargetsByRule, StartExecution and Invoke itself, counts calls
 per action and entries per receiving side (`received_by`: a queue's name, a
 bus, a function or a state machine ARN).
+
+For the reliability suite it can also slow every n-th call of an action (`slow`) and keep
+each message's trail (`trails`): which caller (told apart by the access key id that signed
+the call) received, extended, put and deleted it.
 """
 
 from __future__ import annotations
 
 import collections
+import heapq
 import itertools
 import json
 import re
@@ -34,6 +39,12 @@ from urllib.parse import unquote
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 _INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<function>[^/]+)/invocations\Z")
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/")
+_CALLER = threading.local()  # the access key id of the call this handler thread serves
+
+
+def _caller() -> str:
+    return getattr(_CALLER, "key", "") or "unsigned"
 
 
 class StandInError(Exception):
@@ -65,18 +76,54 @@ class _Message:
 
 
 @dataclass
+class _Trail:
+    """What happened to one message, by caller (kept only when trails are on)."""
+
+    received_by: list[str] = field(default_factory=list)
+    received_at: float = 0.0
+    timeout: float = 0.0  # the visibility timeout its latest receive asked for
+    extensions: int = 0  # extensions (not releases) with its latest receipt handle
+    delete_asked_by: set[str] = field(default_factory=set)  # current or stale handle
+    deleted_by: str = ""
+    held_seconds: float = 0.0  # from its latest receive to the delete that took effect
+    put_by: set[str] = field(default_factory=set)  # callers that put an entry marked with it
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "received_by": self.received_by,
+            "timeout": self.timeout,
+            "extensions": self.extensions,
+            "delete_asked_by": sorted(self.delete_asked_by),
+            "deleted_by": self.deleted_by,
+            "held_seconds": round(self.held_seconds, 3),
+            "put_by": sorted(self.put_by),
+        }
+
+
+@dataclass
 class _Queue:
     name: str
     messages: dict[str, _Message] = field(default_factory=dict)
     visible: collections.deque = field(default_factory=collections.deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # (hidden_until, message id) per hiding; an entry is stale once the message was
+    # deleted, released, received again or extended. O(log n) per hiding.
+    hidden: list[tuple[float, str]] = field(default_factory=list)
+
+    def hide(self, message: _Message, until: float) -> None:
+        message.hidden_until = until
+        heapq.heappush(self.hidden, (until, message.message_id))
 
     def reappear(self, now: float) -> None:
-        """Return messages whose visibility ran out; cheap when none are hidden long."""
-        expired = [m for m in self.messages.values() if m.hidden_until and m.hidden_until <= now]
-        for message in expired:
-            message.hidden_until = 0.0
-            self.visible.append(message.message_id)
+        """Return messages whose visibility ran out, as soon as it ran out (as SQS does:
+        another consumer may receive them while their first receiver still works), ahead
+        of the messages never received (a standard queue tries to keep the order sent)."""
+        while self.hidden and self.hidden[0][0] <= now:
+            until, message_id = heapq.heappop(self.hidden)
+            message = self.messages.get(message_id)
+            if message is not None and message.hidden_until == until:
+                message.hidden_until = 0.0
+                self.visible.appendleft(message_id)
 
 
 class StandIn:
@@ -99,6 +146,11 @@ class StandIn:
         self.execution_names: set[tuple[str, str]] = set()
         # How many entries each DeleteMessageBatch carried: {size: calls}.
         self.delete_sizes: Counter[int] = Counter()
+        # {action: (every n-th call, extra seconds, at most this many)}: slow calls, as
+        # under throttling back-off.
+        self.slow: dict[str, tuple[int, float, int]] = {}
+        self.slowed: Counter[str] = Counter()
+        self.trails: Optional[dict[str, _Trail]] = None  # by message id, when on
         self._ids = itertools.count()
         self._lock = threading.Lock()
 
@@ -165,8 +217,7 @@ class StandIn:
         now = time.monotonic()
         found = []
         with queue.lock:
-            if not queue.visible:
-                queue.reappear(now)
+            queue.reappear(now)
             while queue.visible and len(found) < wanted:
                 message = queue.messages.get(queue.visible.popleft())
                 if message is None or message.hidden_until:
@@ -174,9 +225,10 @@ class StandIn:
                 message.receives += 1
                 message.handle = f"{message.message_id}#{message.receives}"
                 if timeout > 0:
-                    message.hidden_until = now + timeout
+                    queue.hide(message, now + timeout)
                 else:
                     queue.visible.append(message.message_id)
+                self._trail_receive(message.message_id, now, timeout)
                 found.append(
                     {
                         "MessageId": message.message_id,
@@ -200,8 +252,12 @@ class StandIn:
             for entry in body["Entries"]:
                 message_id = entry["ReceiptHandle"].split("#")[0]
                 message = queue.messages.get(message_id)
-                if message is not None and message.handle == entry["ReceiptHandle"]:
+                # SQS: a delete with a stale receipt handle succeeds but may delete nothing
+                # (here: never).
+                deleted = message is not None and message.handle == entry["ReceiptHandle"]
+                if deleted:
                     del queue.messages[message_id]
+                self._trail_delete(message_id, deleted)
         return {"Successful": [{"Id": e["Id"]} for e in body["Entries"]], "Failed": []}
 
     def ChangeMessageVisibilityBatch(self, body: dict[str, Any], base: str) -> dict[str, Any]:
@@ -217,7 +273,10 @@ class StandIn:
                     message.hidden_until = 0.0
                     queue.visible.append(message.message_id)
                 else:  # an extension: hidden for `seconds` from now
-                    message.hidden_until = time.monotonic() + seconds
+                    queue.hide(message, time.monotonic() + seconds)
+                    if self.trails is not None:
+                        with self._lock:
+                            self._trail(message.message_id).extensions += 1
         return {"Successful": [{"Id": e["Id"]} for e in body["Entries"]], "Failed": []}
 
     # ---- EventBridge -----------------------------------------------------
@@ -229,11 +288,14 @@ class StandIn:
         if self.record_marker:
             for entry in body["Entries"]:
                 marker = json.loads(entry.get("Detail") or "{}").get(self.record_marker) or {}
-                marked.append(str(marker.get("event_id")))
+                marked.append((str(marker.get("event_id")), str(marker.get("message_id"))))
         with self._lock:
             self.entries_put += count
-            self.delivered.update(marked)
+            self.delivered.update(event_id for event_id, _message_id in marked)
             self.received_by.update(buses)
+            if self.trails is not None:
+                for _event_id, message_id in marked:
+                    self._trail(message_id).put_by.add(_caller())
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}] * count}
 
     def DescribeEventBus(self, body: dict[str, Any], base: str) -> dict[str, Any]:
@@ -263,6 +325,30 @@ class StandIn:
         rule = self._rule(body["Rule"], body.get("EventBusName"))
         return {"Targets": list(rule.targets)}
 
+    # ---- trails (the reliability suite's concurrent runners) -------------
+
+    def _trail(self, message_id: str) -> _Trail:
+        assert self.trails is not None
+        return self.trails.setdefault(message_id, _Trail())
+
+    def _trail_receive(self, message_id: str, now: float, timeout: float) -> None:
+        if self.trails is None:
+            return
+        with self._lock:
+            trail = self._trail(message_id)
+            trail.received_by.append(_caller())
+            trail.received_at, trail.timeout, trail.extensions = now, timeout, 0
+
+    def _trail_delete(self, message_id: str, deleted: bool) -> None:
+        if self.trails is None:
+            return
+        with self._lock:
+            trail = self._trail(message_id)
+            trail.delete_asked_by.add(_caller())
+            if deleted:
+                trail.deleted_by = _caller()
+                trail.held_seconds = time.monotonic() - trail.received_at
+
     # ---- target services -------------------------------------------------
 
     def StartExecution(self, body: dict[str, Any], base: str) -> dict[str, Any]:
@@ -288,6 +374,13 @@ class StandIn:
 
     def ControlSet(self, body: dict[str, Any], base: str) -> dict[str, Any]:
         self.latency = float(body.get("latency", self.latency))
+        if "slow" in body:
+            self.slow = {
+                action: (int(every), float(seconds), int(times))
+                for action, (every, seconds, times) in body["slow"].items()
+            }
+        if "trails" in body:
+            self.trails = {} if body["trails"] else None
         if "record_marker" in body:
             self.record_marker = body["record_marker"] or None
         for rule in body.get("rules") or ():
@@ -302,6 +395,9 @@ class StandIn:
                 self.received_by.clear()
                 self.execution_names.clear()
                 self.delete_sizes.clear()
+                self.slowed.clear()
+                if self.trails is not None:
+                    self.trails = {}
         return {}
 
     def ControlStats(self, body: dict[str, Any], base: str) -> dict[str, Any]:
@@ -314,16 +410,25 @@ class StandIn:
             }
             if self.record_marker:
                 stats["delivered"] = dict(self.delivered)
+            if self.slowed:
+                stats["slowed"] = dict(self.slowed)
+            if self.trails is not None:
+                stats["trails"] = {m: trail.view() for m, trail in self.trails.items()}
             return stats
 
     def count_call(self, action: str) -> None:
         """Every call but the controls is counted and waits the latency."""
         if action.startswith("Control"):
             return
+        extra = 0.0
         with self._lock:
             self.calls[action] += 1
-        if self.latency:
-            time.sleep(self.latency)
+            every, seconds, times = self.slow.get(action, (0, 0.0, 0))
+            if every and self.calls[action] % every == 0 and self.slowed[action] < times:
+                self.slowed[action] += 1
+                extra = seconds
+        if self.latency or extra:
+            time.sleep(self.latency + extra)
 
     def handle(self, action: str, body: dict[str, Any], base: str) -> dict[str, Any]:
         self.count_call(action)
@@ -348,6 +453,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         raw = self.rfile.read(length)
         stand_in: StandIn = self.server.stand_in  # type: ignore[attr-defined]
+        signed = _CREDENTIAL.search(self.headers.get("Authorization", ""))
+        _CALLER.key = signed.group(1) if signed else ""
         invoke = _INVOKE_PATH.match(self.path.split("?", 1)[0])
         try:
             if invoke is not None:  # Lambda's rest-json protocol: the payload is the body

@@ -27,9 +27,10 @@ def test_sigkill_then_rerun_loses_nothing(world: World, tmp_path: Path, via: str
     assert row["lost"] == 0 and row["undelivered"] == 0
 
 
-def test_concurrent_runners_lose_nothing(tmp_path: Path) -> None:
-    row = scenarios.concurrent_runners(4, 400, seed_value=2, base=tmp_path)
-    assert row["lost"] == 0
+def test_concurrent_runners_each_message_handled_by_one(tmp_path: Path) -> None:
+    contention = scenarios.Contention(4, 500, latency=0.75, slow_every=4, slow_puts=6)
+    row = scenarios.concurrent_runners(contention, seed_value=2, base=tmp_path)
+    assert row["lost"] == 0 and row["handled_by_several"] == 0 and row["held_past_timeout"]
 
 
 @settings(max_examples=300, database=None)

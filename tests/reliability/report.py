@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Union
 
 Row = dict[str, Any]
 
@@ -99,25 +99,47 @@ def _kills(rows: list[Row]) -> str:
     )
 
 
-CONCURRENT_COLUMNS = [
-    ("runners", "runners"),
+# (heading, a row's key or how to show the row)
+CONCURRENT_FIGURES: list[tuple[str, Union[str, Callable[[Row], str]]]] = [
+    (
+        "runners (separate `aws` processes) × workers each",
+        lambda r: f"{r['runners']} × {r['concurrency']}",
+    ),
+    ("visibility timeout", lambda r: f"{r['visibility_timeout']} s"),
+    ("latency added to every call", lambda r: f"{r['latency']} s"),
+    (
+        "PutEvents calls answered only after more than the visibility timeout",
+        lambda r: (
+            f"{r['slow_puts']} (every {r['slow_every']}th call until then, "
+            f"after {r['latency'] + r['slow_seconds']:g} s)"
+        ),
+    ),
+    ("shortest / longest run", lambda r: f"{r['shortest_run']} s / {r['seconds']} s"),
     ("messages", "messages"),
     ("extra DLQ copies of an event", "dlq_copies"),
     ("redrivable events", "events"),
     ("delivered", "delivered"),
-    ("kept (poison, by id)", "kept"),
-    ("quarantined twice", "quarantined_twice"),
+    ("kept (poison, by id: in the DLQ or quarantined)", "kept"),
     ("lost", "lost"),
-    ("duplicates", "duplicates"),
-    ("seconds", "seconds"),
+    ("duplicates (all from extra DLQ copies)", "duplicates"),
+    ("visibility extensions", "extensions"),
+    (
+        "messages held past their visibility timeout, then deleted by their runner",
+        "held_past_timeout",
+    ),
+    ("messages received by more than one runner", "received_by_several"),
+    ("messages put or deleted by more than one runner", "handled_by_several"),
+    ("poison messages quarantined twice", "quarantined_twice"),
 ]
 
 
 def _concurrent(rows: list[Row]) -> str:
-    return _table(
-        [header for header, _key in CONCURRENT_COLUMNS],
-        [[row[key] for _header, key in CONCURRENT_COLUMNS] for row in rows],
-    )
+    """One column per run: the figures are many, the runs few."""
+    lines = [
+        [header, *(key(row) if callable(key) else row[key] for row in rows)]
+        for header, key in CONCURRENT_FIGURES
+    ]
+    return _table(["", *(f"run {number}" for number in range(1, len(rows) + 1))], lines)
 
 
 def _hostile(rows: list[Row]) -> str:
@@ -159,14 +181,29 @@ Faults come from the loopback fault proxy in `tests/support/fault_proxy.py`, in 
 a moto server; it also enforces what AWS enforces and moto does not (`aws.*` sources, the
 256 KiB request limit, non-object `Detail`, distinct batch ids, stale receipt handles).
 Concurrent runners use the O(1) SQS/PutEvents stand-in of `bench/stand_in.py` instead,
-because moto's queue is O(n) per receive; it records every accepted entry's marker."""
+because moto's queue is O(n) per receive; it records every accepted entry's marker and,
+per message id, which runner received, extended, put and deleted it."""
 
 
 CONCURRENT = """\
-Each runner is its own `aws eventbridge-dlq redrive` process (concurrency 2, a 10 s
-visibility timeout, so that runners contend for the same messages and only the visibility
-heartbeat keeps one runner's work from another's), all started at the same moment on the
-same queue; poison messages are accounted for by message id, in the DLQ or in quarantine.
+Each runner is its own `aws eventbridge-dlq redrive` process (concurrency 2, a
+`quarantine_queue`, a 10 s visibility timeout: the least the module accepts), all started
+at the same moment on the same queue. The stand-in answers every call after a fixed
+latency, so that every run lasts more than three visibility timeouts (asserted), and
+answers some PutEvents calls early in the run only after more than a visibility timeout,
+as under throttling back-off. A message whose visibility runs out is visible again at
+once, ahead of messages not yet received, so while a runner waits on such a call, the
+messages it holds stay hidden from the other runners only because its heartbeat extends
+them. The stand-in tells runners apart by the access key id that signed each call.
+
+Asserted per message id: no message was put or deleted by more than one runner, no event
+id was delivered more often than the DLQ held copies of it, nothing was lost, and every
+poison message is either still in the DLQ or quarantined exactly once. The runs did
+contend: messages were held past their visibility timeout and then deleted by the runner
+that held them (asserted to be more than none). With the heartbeat's extensions switched
+off, the scenario fails: the messages of the slow calls reappear, and another runner puts
+or quarantines them again.
+
 One run puts each event id once even when the DLQ holds several copies of it; separate
 runs share no state, so when two runners receive two copies of one event, both put it.
 Those are the duplicates counted here: they come from extra DLQ copies, not from one

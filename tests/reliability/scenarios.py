@@ -23,6 +23,7 @@ import subprocess
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -41,7 +42,7 @@ from tests.support.events import (
 )
 from tests.support.fault_proxy import FaultProxy, fault_proxy
 from tests.support.stand_in import StandInServer
-from tests.support.world import World
+from tests.support.world import World, client, visible_messages
 
 MARKER = "_redrive"
 MODULE = "redrive.eventbridge.eventbridge_dlq_redrive"
@@ -489,56 +490,56 @@ def kill_run(world: World, base: Path, via: str, seed_value: int, count: int) ->
 
 # ---- scenario 3: concurrent runners on the stand-in ------------------------------------------
 
-
-def _stand_in_messages(sqs: Any, queue_url: str) -> dict[str, dict[str, Any]]:
-    """A queue's messages by id, looked at and made visible again (the stand-in)."""
-    from tests.support.world import visible_messages
-
-    return visible_messages(sqs, queue_url)
+VISIBILITY_TIMEOUT = 10  # the least the module accepts
 
 
-def concurrent_runners(runners: int, count: int, seed_value: int, base: Path) -> Row:
-    """`runners` separate `aws eventbridge-dlq redrive` processes at once on one DLQ of
-    `count` messages (the O(1) stand-in), with a short visibility timeout: they contend
-    for the same messages, and only the heartbeat keeps one runner's work from another."""
-    from tests.support.world import client
+@dataclass(frozen=True)
+class Contention:
+    """How concurrent runners are made to contend. Every call answers after `latency`, so
+    each run lasts several visibility timeouts; `slow_puts` PutEvents calls (every
+    `slow_every`-th, early in the run while every runner is busy) answer `slow_seconds`
+    later still, as under throttling back-off, longer than the visibility timeout: the
+    messages of that receive stay hidden from the other runners only while their runner's
+    heartbeat extends them."""
 
-    rng = random.Random(f"concurrent/{seed_value}")
-    with StandInServer() as server:
-        url = server.url
-        sqs = client("sqs", url)
-        server.control("ControlSet", record_marker=MARKER)
-        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
-        quarantine = sqs.create_queue(QueueName="quarantine")["QueueUrl"]
-        made = dlq_messages(rng, count, "default")
-        expected_events = {e["id"] for _k, p, e in made if p is None and e is not None}
-        # The stand-in refuses nothing: a refusable entry is redriven there, so count it in.
-        refusable = {
-            json.loads(k["MessageBody"])["id"] for k, p, _e in made if p == "refused_by_aws"
-        }
-        poison_ids: set[str] = set()
-        for start_at in range(0, len(made), 10):
-            chunk = made[start_at : start_at + 10]
-            sent = sqs.send_message_batch(
-                QueueUrl=dlq, Entries=[{"Id": str(i), **k} for i, (k, _p, _e) in enumerate(chunk)]
-            )["Successful"]
-            for answer in sent:
-                if chunk[int(answer["Id"])][1] not in (None, "refused_by_aws"):
-                    poison_ids.add(answer["MessageId"])
-        params = {
-            "queue": dlq,
-            "quarantine_queue": quarantine,
-            "deliver_to": "bus",
-            "when_rule_unmatched": "put",
-            "marker_field": MARKER,
-            "wait_seconds": 0,
-            "empty_receives": 3,
-            "concurrency": 2,
-            "visibility_timeout": 10,
-        }
-        env = cli_env(base)
-        started = time.monotonic()
-        processes = [
+    runners: int
+    messages: int
+    latency: float
+    slow_every: int
+    slow_puts: int
+    slow_seconds: float = 1.5 * VISIBILITY_TIMEOUT
+    concurrency: int = 2
+
+
+def _seed_stand_in(
+    sqs: Any, dlq: str, made: list[tuple[dict[str, Any], Optional[str], Optional[dict[str, Any]]]]
+) -> tuple[set[str], set[str]]:
+    """Send `made` to the DLQ; (every message id, the poison message ids)."""
+    sent_ids: set[str] = set()
+    poison_ids: set[str] = set()
+    for start_at in range(0, len(made), 10):
+        chunk = made[start_at : start_at + 10]
+        sent = sqs.send_message_batch(
+            QueueUrl=dlq, Entries=[{"Id": str(i), **k} for i, (k, _p, _e) in enumerate(chunk)]
+        )["Successful"]
+        for answer in sent:
+            sent_ids.add(answer["MessageId"])
+            # The stand-in refuses nothing: an entry AWS would refuse is redrivable here.
+            if chunk[int(answer["Id"])][1] not in (None, "refused_by_aws"):
+                poison_ids.add(answer["MessageId"])
+    return sent_ids, poison_ids
+
+
+def _run_runners(
+    contention: Contention, url: str, params: dict[str, Any], base: Path
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Start every runner at once, each its own `aws` process signing with its own access
+    key id (how the stand-in tells them apart); their results and how long each ran."""
+    started = time.monotonic()
+    processes = []
+    for number in range(contention.runners):
+        env = {**cli_env(base), "AWS_ACCESS_KEY_ID": f"RUNNER{number}"}
+        processes.append(
             subprocess.Popen(
                 aws_command(url, "eventbridge-dlq", "redrive", *cli_flags(params)),
                 env=env,
@@ -547,16 +548,77 @@ def concurrent_runners(runners: int, count: int, seed_value: int, base: Path) ->
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for _runner in range(runners)
-        ]
-        outputs = [process.communicate(timeout=900) for process in processes]
-        seconds = time.monotonic() - started
-        results = [json.loads(stdout) for stdout, _stderr in outputs]
-        assert all("error" not in r for r in results), [r.get("error") for r in results]
+        )
+
+    def finish(process: subprocess.Popen) -> tuple[str, str, float]:
+        stdout, stderr = process.communicate(timeout=900)
+        return stdout, stderr, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=len(processes)) as pool:
+        outputs = list(pool.map(finish, processes))
+    for process, (stdout, stderr, _seconds) in zip(processes, outputs):
+        # 2: the run finished with messages kept or quarantined (the poison).
+        assert process.returncode in (0, 2) and stdout.strip(), (process.returncode, stderr[-2000:])
+    return [json.loads(stdout) for stdout, _e, _s in outputs], [s for _o, _e, s in outputs]
+
+
+def _handled_by_several(trails: dict[str, dict[str, Any]]) -> list[str]:
+    """Messages put or deleted by more than one runner: each must be one runner's work."""
+    return sorted(
+        message_id
+        for message_id, trail in trails.items()
+        if len(set(trail["put_by"]) | set(trail["delete_asked_by"])) > 1
+    )
+
+
+def _held_past_timeout(trails: dict[str, dict[str, Any]]) -> int:
+    """Messages deleted by their receiver later than their receive's visibility timeout:
+    hidden that long only because the heartbeat extended them."""
+    return sum(
+        1
+        for trail in trails.values()
+        if trail["deleted_by"] and trail["held_seconds"] > trail["timeout"] > 0
+    )
+
+
+def concurrent_runners(contention: Contention, seed_value: int, base: Path) -> Row:
+    """`contention.runners` separate `aws eventbridge-dlq redrive` processes at once on one
+    DLQ (the O(1) stand-in) with a 10 s visibility timeout, each run lasting more than three
+    of them, some calls slower than one: the runners contend for the same messages, and only
+    the visibility heartbeat keeps one runner's work from another. Accounted per message id:
+    no message is put or deleted by two runners, no event is delivered more often than the
+    DLQ held copies of it, nothing is lost, every poison message is in exactly one place."""
+    rng = random.Random(f"concurrent/{seed_value}")
+    with StandInServer() as server:
+        url = server.url
+        sqs = client("sqs", url)
+        server.control("ControlSet", record_marker=MARKER, trails=True)
+        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+        quarantine = sqs.create_queue(QueueName="quarantine")["QueueUrl"]
+        made = dlq_messages(rng, contention.messages, "default")
+        sent_ids, poison_ids = _seed_stand_in(sqs, dlq, made)
+        params = {
+            "queue": dlq,
+            "quarantine_queue": quarantine,
+            "deliver_to": "bus",
+            "when_rule_unmatched": "put",
+            "marker_field": MARKER,
+            "wait_seconds": 0,
+            "empty_receives": 3,
+            "concurrency": contention.concurrency,
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+        }
+        slow = {"PutEvents": [contention.slow_every, contention.slow_seconds, contention.slow_puts]}
+        server.control("ControlSet", latency=contention.latency, slow=slow)
+        results, run_seconds = _run_runners(contention, url, params, base)
+        server.control("ControlSet", latency=0, slow={})
         stats = server.control("ControlStats")
-        delivered = Counter(stats["delivered"])
-        left = _stand_in_messages(sqs, dlq)
-        in_quarantine = _stand_in_messages(sqs, quarantine)
+        left = visible_messages(sqs, dlq)
+        in_quarantine = visible_messages(sqs, quarantine)
+    delivered = Counter(stats["delivered"])
+    trails = {m: t for m, t in stats["trails"].items() if m in sent_ids}
+    expected_events = {e["id"] for _k, p, e in made if p is None and e is not None}
+    refusable = {json.loads(k["MessageBody"])["id"] for k, p, _e in made if p == "refused_by_aws"}
     quarantined_ids = Counter(
         m["MessageAttributes"]["REDRIVE_ORIGINAL_MESSAGE_ID"]["StringValue"]
         for m in in_quarantine.values()
@@ -564,7 +626,16 @@ def concurrent_runners(runners: int, count: int, seed_value: int, base: Path) ->
     wanted = expected_events | refusable
     lost_poison = sorted(p for p in poison_ids if p not in left and p not in quarantined_ids)
     lost = len(wanted - set(delivered)) + len(lost_poison)
+    handled_by_several = _handled_by_several(trails)
+    quarantined_twice = sorted(m for m, n in quarantined_ids.items() if n > 1)
     figures = {
+        "runners": contention.runners,
+        "concurrency": contention.concurrency,
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        "latency": contention.latency,
+        "slow_every": contention.slow_every,
+        "slow_seconds": contention.slow_seconds,
+        "slow_puts": stats.get("slowed", {}).get("PutEvents", 0),
         "messages": len(made),
         "events": len(wanted),
         "poison": len(poison_ids),
@@ -575,20 +646,32 @@ def concurrent_runners(runners: int, count: int, seed_value: int, base: Path) ->
         "dlq_copies": sum(1 for _k, p, _e in made if p is None) - len(expected_events),
         "in_dlq": len(left),
         "quarantined": len(in_quarantine),
-        "quarantined_twice": sum(1 for n in quarantined_ids.values() if n > 1),
+        "quarantined_twice": len(quarantined_twice),
         "kept": len(set(left) | set(quarantined_ids)),
-        "seconds": round(seconds, 1),
-        "runners": runners,
+        "seconds": round(max(run_seconds), 1),
+        "shortest_run": round(min(run_seconds), 1),
         "received_total": sum(r["received"] for r in results),
+        "received_again": sum(1 for t in trails.values() if len(t["received_by"]) > 1),
+        "received_by_several": sum(1 for t in trails.values() if len(set(t["received_by"])) > 1),
+        "extensions": sum(t["extensions"] for t in trails.values()),
+        "held_past_timeout": _held_past_timeout(trails),
+        "handled_by_several": len(handled_by_several),
     }
+    # The premise: runs outlast the visibility timeout several times over.
+    assert figures["shortest_run"] >= 3 * VISIBILITY_TIMEOUT, figures
+    assert not handled_by_several, (handled_by_several[:10], figures)
+    assert not quarantined_twice, (quarantined_twice[:10], figures)
     assert lost == 0, figures
     assert set(delivered) <= wanted, set(delivered) - wanted
     # A duplicate may only come from another DLQ copy of the same event.
     copies = Counter(e["id"] for _k, p, e in made if p is None and e is not None)
     over = {event: n for event, n in delivered.items() if n > max(copies[event], 1)}
-    assert not over, over
-    # Nothing but poison is left, each poison message exactly where it belongs.
+    assert not over, (over, figures)
+    # Nothing but poison is left, each poison message in exactly one place.
     assert set(left) | set(quarantined_ids) == poison_ids, figures
+    assert not set(left) & set(quarantined_ids), figures
+    # The runs did contend: messages outlived their visibility timeout while held.
+    assert figures["slow_puts"] and figures["held_past_timeout"], figures
     return figures
 
 

@@ -37,7 +37,8 @@ def test_sigkill_then_rerun_loses_nothing(
 
 
 def test_eight_concurrent_runners_on_5000_messages(report: Report, tmp_path: Path) -> None:
-    report.add("concurrent", scenarios.concurrent_runners(8, 5_000, seed_value=1, base=tmp_path))
+    contention = scenarios.Contention(8, 5_000, latency=0.3, slow_every=10, slow_puts=12)
+    report.add("concurrent", scenarios.concurrent_runners(contention, seed_value=1, base=tmp_path))
 
 
 @settings(max_examples=10_000, database=None)
