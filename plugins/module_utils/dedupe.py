@@ -28,7 +28,8 @@ Item = TypeVar("Item")
 _UUID_SIZE = 16
 # An all-zero slot is empty; the nil UUID, the one id it would hide, is kept as text.
 _EMPTY = bytes(_UUID_SIZE)
-_FIRST_CAPACITY = 64  # slots, a power of two: 1 KiB per destination to start with
+_SHARD_BITS = 4  # sixteen tables per destination
+_FIRST_CAPACITY = 8  # slots per table, a power of two: 2 KiB per destination to start with
 # Grown (doubled) past three quarters full: linear probing stays short, and the table
 # holds 16 / 0.75 to 16 / 0.375 bytes per id.
 _MAX_LOAD_NUMERATOR, _MAX_LOAD_DENOMINATOR = 3, 4
@@ -59,51 +60,36 @@ def uuid_bytes(event_id: str) -> Optional[bytes]:
     return parsed.bytes
 
 
-class UuidSet:
-    """A set of 16-byte keys in one bytearray: open addressing with linear probing.
+class _Table:
+    """16-byte keys in one bytearray: open addressing with linear probing.
 
-    Keys are only added, never removed, so no slot is ever a tombstone. Not thread-safe:
-    the registry's lock guards it. The all-zero key marks an empty slot and is refused.
+    Keys are only added, never removed, so no slot is ever a tombstone. The caller hashes
+    the key (`spread`) and refuses the all-zero key, the mark of an empty slot.
     """
 
-    def __init__(self, capacity: int = _FIRST_CAPACITY) -> None:
-        if capacity < 1 or capacity & (capacity - 1):
-            raise ValueError(f"capacity must be a power of two, not {capacity}")
+    def __init__(self, capacity: int) -> None:
         self._slots = bytearray(capacity * _UUID_SIZE)
-        self._capacity = capacity
-        self._count = 0
+        self.capacity = capacity
+        self.count = 0
 
-    @property
-    def capacity(self) -> int:
-        return self._capacity
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __contains__(self, key: bytes) -> bool:
-        if key == _EMPTY:
-            return False
-        offset = self._find(key)
+    def holds(self, key: bytes, spread: int) -> bool:
+        offset = self._find(key, spread)
         return self._slots[offset : offset + _UUID_SIZE] == key
 
-    def add(self, key: bytes) -> None:
-        if len(key) != _UUID_SIZE or key == _EMPTY:
-            raise ValueError("a key is 16 bytes, not all zero")
-        offset = self._find(key)
+    def add(self, key: bytes, spread: int) -> None:
+        offset = self._find(key, spread)
         if self._slots[offset : offset + _UUID_SIZE] == key:
             return
-        if (self._count + 1) * _MAX_LOAD_DENOMINATOR > self._capacity * _MAX_LOAD_NUMERATOR:
+        if (self.count + 1) * _MAX_LOAD_DENOMINATOR > self.capacity * _MAX_LOAD_NUMERATOR:
             self._grow()
-            offset = self._find(key)
+            offset = self._find(key, spread)
         self._slots[offset : offset + _UUID_SIZE] = key
-        self._count += 1
+        self.count += 1
 
-    def _find(self, key: bytes) -> int:
+    def _find(self, key: bytes, spread: int) -> int:
         """The offset of the key's slot, or of the empty slot where it would go."""
-        mask = self._capacity - 1
-        # Python's hash of bytes (SipHash, seeded per process) spreads ids that share
-        # leading bytes, such as time-ordered UUIDs; equality, not the hash, decides.
-        index = hash(key) & mask
+        mask = self.capacity - 1
+        index = spread & mask
         while True:
             offset = index * _UUID_SIZE
             held = self._slots[offset : offset + _UUID_SIZE]
@@ -113,13 +99,51 @@ class UuidSet:
 
     def _grow(self) -> None:
         old = self._slots
-        self._capacity *= 2
-        self._slots = bytearray(self._capacity * _UUID_SIZE)
+        self.capacity *= 2
+        self._slots = bytearray(self.capacity * _UUID_SIZE)
         for offset in range(0, len(old), _UUID_SIZE):
             key = bytes(old[offset : offset + _UUID_SIZE])
             if key != _EMPTY:
-                new_offset = self._find(key)
+                new_offset = self._find(key, _spread(key))
                 self._slots[new_offset : new_offset + _UUID_SIZE] = key
+
+
+def _spread(key: bytes) -> int:
+    # Python's hash of bytes (SipHash, seeded per process) spreads ids that share leading
+    # bytes, such as time-ordered UUIDs; equality, not the hash, decides membership.
+    return hash(key) >> _SHARD_BITS
+
+
+class UuidSet:
+    """A set of 16-byte keys (not the all-zero key) in sixteen tables, by the key's hash.
+
+    Each table grows on its own: while one grows, its old and new bytearrays are both
+    held, and that is a sixteenth of the keys, not all of them, so the peak stays close to
+    what the keys take. Not thread-safe: the registry's lock guards it.
+    """
+
+    def __init__(self) -> None:
+        self._tables = [_Table(_FIRST_CAPACITY) for _ in range(1 << _SHARD_BITS)]
+
+    @property
+    def capacity(self) -> int:
+        return sum(table.capacity for table in self._tables)
+
+    def __len__(self) -> int:
+        return sum(table.count for table in self._tables)
+
+    def __contains__(self, key: bytes) -> bool:
+        if key == _EMPTY:
+            return False
+        return self._table(key).holds(key, _spread(key))
+
+    def add(self, key: bytes) -> None:
+        if len(key) != _UUID_SIZE or key == _EMPTY:
+            raise ValueError("a key is 16 bytes, not all zero")
+        self._table(key).add(key, _spread(key))
+
+    def _table(self, key: bytes) -> _Table:
+        return self._tables[hash(key) & ((1 << _SHARD_BITS) - 1)]
 
 
 class AcceptedIds:
