@@ -9,8 +9,9 @@ destination was accepted; if that one fails, its copies share its fate.
 Keys are exact (destination and event id), never hashes: a collision would delete a copy
 whose event was never delivered. What grows with the queue is one accepted id per distinct
 event and destination. EventBridge event ids are canonical UUIDs, kept as their 16 bytes in
-one bytearray (`UuidSet`: 21 to 43 bytes per id, by how full the table is); any other id is
-kept as its text.
+open-addressing tables (`UuidSet`: 21 to 43 bytes per id, by how full the tables are, 31 on
+average as measured with tracemalloc from 10,000 to 1,000,000 ids); any other id is kept as
+its text.
 """
 
 from __future__ import annotations
