@@ -124,7 +124,7 @@ class UuidSet:
     """
 
     def __init__(self) -> None:
-        self._tables = [_Table(_FIRST_CAPACITY) for _ in range(1 << _SHARD_BITS)]
+        self._tables = [_Table(_FIRST_CAPACITY) for _shard in range(1 << _SHARD_BITS)]
 
     @property
     def capacity(self) -> int:

@@ -25,7 +25,7 @@ EVENT_ID = "7bf73129-1428-4cd3-a780-95db273d1602"
 
 def random_ids(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
-    return [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(count)]
+    return [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _number in range(count)]
 
 
 def test_ids_one_bit_apart_are_distinct_keys() -> None:
@@ -151,7 +151,7 @@ def test_concurrent_workers_get_one_owner_per_event() -> None:
     def worker(number: int) -> None:
         start.wait()
         for event_id in event_ids:
-            claim, _ = registry.claim("bus", event_id, number)
+            claim, _failure = registry.claim("bus", event_id, number)
             if claim is Claim.OWNER:
                 registry.resolve("bus", event_id, None)
                 with counted:
