@@ -450,6 +450,12 @@ def queue_depth(sqs: Any, queue_url: str) -> dict[str, int]:
     }
 
 
+def arn_region(arn: str) -> Optional[str]:
+    """The region an ARN names; None when it is no ARN or names none (global resources)."""
+    parts = arn.split(":")
+    return parts[3] or None if arn.startswith("arn:") and len(parts) > 3 else None
+
+
 def bus_name(bus: str) -> str:
     """PutEvents and DescribeEventBus take a name or an ARN; reports use the name."""
     if bus.startswith("arn:") and ":event-bus/" in bus:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
-from .aws import AwsError, aws_error
+from .aws import AwsError, arn_region, aws_error
 from .entries import split_rule_arn
 from .failures import CodeClass, Failure, Kind, classify
 from .patterns import EventPattern, PatternError
@@ -95,7 +95,7 @@ class BusCheck:
     def _ask(self, bus: str) -> tuple[Optional[Failure], bool]:
         self._count_call("DescribeEventBus")
         try:
-            self._client_for(_region_of(bus)).describe_event_bus(Name=bus)
+            self._client_for(arn_region(bus)).describe_event_bus(Name=bus)
         except Exception as error:  # botocore raises many unrelated classes
             translated = aws_error(error, "DescribeEventBus")
             if translated.code.startswith("AccessDenied"):
@@ -111,11 +111,6 @@ class BusCheck:
             failure, cacheable = lookup_failure(translated, "events:DescribeEventBus", bus)
             return failure, cacheable
         return None, True
-
-
-def _region_of(arn: str) -> Optional[str]:
-    parts = arn.split(":")
-    return parts[3] or None if arn.startswith("arn:") and len(parts) > 3 else None
 
 
 # ---- rules and their targets --------------------------------------------------------------
@@ -140,7 +135,7 @@ class RuleRef:
         parts = split_rule_arn(rule_arn)
         if rule_arn is None or parts is None:
             return None
-        return cls(rule_arn, _region_of(rule_arn), parts[0], parts[1])
+        return cls(rule_arn, arn_region(rule_arn), parts[0], parts[1])
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
+from .aws import arn_region
 from .batching import DEFAULT_MAX_REQUEST_BYTES
 from .decrypt import DecryptError, decrypt_record
 from .delivery import Delivery, Destination, Route, Target, TargetType
@@ -69,11 +70,6 @@ class PlanSettings:
     deliver_to: DeliverTo = DeliverTo.AUTO
     target_arn: Optional[str] = None
     decrypt: bool = False
-
-
-def _region_of(arn: str) -> Optional[str]:
-    parts = arn.split(":")
-    return parts[3] or None if arn.startswith("arn:") and len(parts) > 3 else None
 
 
 def bus_destination(bus: str) -> Destination:
@@ -149,7 +145,7 @@ class Planner:
         """The wrapper's original event, decrypted through KMS (a read call)."""
         if self._kms_for is None:
             return Failure(Kind.DECRYPT_FAILED, "MissingClient", "no KMS client in this run")
-        region = _region_of(record.kms_key_arn or "")
+        region = arn_region(record.kms_key_arn or "")
         try:
             return decrypt_record(record, self._kms_for(region))
         except DecryptError as error:

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from .aws import AwsError, Clients, aws_error
+from .aws import AwsError, Clients, arn_region, aws_error
 from .delivery import (
     ACCEPTED,
     ALREADY_DELIVERED,
@@ -111,10 +111,10 @@ def scheduler_destination(record: DlqRecord) -> Destination:
 
 def schedule_region(record: DlqRecord) -> Optional[str]:
     """The schedule's region (SCHEDULE_ARN), else the region the body's resource names."""
-    parts = (record.schedule_arn or "").split(":")
-    if len(parts) > 3 and parts[0] == "arn" and parts[3]:
-        return parts[3]
-    action = supported_action(record)
+    region = arn_region(record.schedule_arn or "")
+    if region is not None:
+        return region
+    action = supported_action(record.target_arn)
     value = record.schedule_input.value if record.schedule_input is not None else None
     if action is None or not isinstance(value, Mapping):
         return None
@@ -122,15 +122,14 @@ def schedule_region(record: DlqRecord) -> Optional[str]:
     if not isinstance(resource, str):
         return None
     if resource.startswith("arn:"):
-        parts = resource.split(":")
-        return parts[3] or None if len(parts) > 3 else None
+        return arn_region(resource)
     match = _QUEUE_HOST.match(resource)
     # The legacy https://queue.amazonaws.com/ names no region (us-east-1 by default).
     return match.group(1) if match and match.group(1) != "queue" else None
 
 
-def supported_action(record: DlqRecord) -> Optional[SchedulerAction]:
-    target = parse_universal_target(record.target_arn)
+def supported_action(target_arn: Optional[str]) -> Optional[SchedulerAction]:
+    target = parse_universal_target(target_arn)
     return SUPPORTED.get(_key(target)) if target is not None else None
 
 
@@ -257,8 +256,7 @@ class SchedulerSender:
     max_item_bytes = MAX_BODY_BYTES
 
     def __init__(self, clients: Clients, destination: Destination) -> None:
-        target = parse_universal_target(destination.arn)
-        action = SUPPORTED.get(_key(target)) if target is not None else None
+        action = supported_action(destination.arn)
         if action is None:  # the planner keeps every other action
             raise ValueError(f"no Scheduler sender for {destination.arn}")
         self._clients = clients
