@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import importlib.util
 import logging
-import threading
 from types import SimpleNamespace
 from typing import Any, Optional
 
@@ -123,20 +123,15 @@ def _botocore() -> Any:
     return botocore
 
 
-_LOADED: dict[str, SimpleNamespace] = {}
-_LOADING = threading.Lock()
-
-
 def _encryption_sdk() -> SimpleNamespace:
     """The SDK's names, imported once, on first use (see the module docstring)."""
     if not HAS_ENCRYPTION_SDK:
         raise DecryptError(MISSING_DEPENDENCY, MISSING_SDK)
-    with _LOADING:
-        if "sdk" not in _LOADED:
-            _LOADED["sdk"] = _import_encryption_sdk()
-        return _LOADED["sdk"]
+    return _import_encryption_sdk()
 
 
+# A failed import is not cached: the next wrapper tries again and names the same error.
+@functools.cache
 def _import_encryption_sdk() -> SimpleNamespace:
     # boto3 first, so that its failure is named as such and not as the SDK's.
     try:
