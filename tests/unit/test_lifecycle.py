@@ -629,6 +629,20 @@ def test_heartbeat_during_a_delete_extends_only_what_is_still_held() -> None:
     assert len(engine[0].ledger) == 0
 
 
+def parking_all_but(message_ids: list[str]) -> RedriveSettings:
+    """One worker on the bus with a 10 s visibility timeout, selecting only `message_ids`:
+    every other message is filtered out and parked until the run ends."""
+    return RedriveSettings(
+        QUEUE,
+        deliver_to=DeliverTo.BUS,
+        wait_seconds=0,
+        empty_receives=1,
+        concurrency=1,
+        visibility_timeout=10,
+        record_filter=_filter(message_ids=message_ids),
+    )
+
+
 def test_parked_messages_stay_hidden_while_a_long_run_goes_on() -> None:
     now = [0.0]
     sqs, events = FakeSqs(clock=lambda: now[0]), FakeEvents()
@@ -642,15 +656,7 @@ def test_parked_messages_stay_hidden_while_a_long_run_goes_on() -> None:
         return receive(**kwargs)
 
     sqs.receive_message = slow_receive  # type: ignore[method-assign]
-    settings = RedriveSettings(
-        QUEUE,
-        deliver_to=DeliverTo.BUS,
-        wait_seconds=0,
-        empty_receives=1,
-        concurrency=1,
-        visibility_timeout=10,
-        record_filter=_filter(message_ids=ids[-2:]),
-    )
+    settings = parking_all_but(ids[-2:])
     engine.append(Redrive(Clients(sqs, events), settings, seams=inline_seams(clock=lambda: now[0])))
     result = engine[0].run()
 
@@ -679,15 +685,7 @@ def test_a_receive_of_messages_the_run_holds_is_not_an_empty_one() -> None:
 
     sqs.receive_message = lapse_before_the_second_receive  # type: ignore[method-assign]
     sqs.change_message_visibility_batch = unavailable  # type: ignore[method-assign]
-    settings = RedriveSettings(
-        QUEUE,
-        deliver_to=DeliverTo.BUS,
-        wait_seconds=0,
-        empty_receives=1,
-        concurrency=1,
-        visibility_timeout=10,
-        record_filter=_filter(message_ids=ids[-2:]),
-    )
+    settings = parking_all_but(ids[-2:])
     seams = inline_seams(clock=lambda: now[0], wait=lambda finished, seconds: True)
     engine.append(Redrive(Clients(sqs, events), settings, seams=seams))
     result = engine[0].run()
